@@ -1,0 +1,39 @@
+# logisync: `make run` starts the hub, `make test` is what CI runs. `make help` lists the rest.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CONFIG ?= examples/logisync.yaml
+
+.PHONY: help run test lint format bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)  ## install into .venv and start the hub on an embedded SQLite store
+	$(BIN)/logisync serve --config $(CONFIG)
+
+test: $(STAMP)  ## install with test extras, lint, and run the whole test suite
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/pytest -q
+
+lint: $(STAMP)  ## ruff and mypy
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src
+
+format: $(STAMP)  ## format the code
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+bench: $(STAMP)  ## run the benchmarks (figures go to docs/benchmarks.md by hand)
+	$(BIN)/python bench/ingest.py
+
+clean:  ## remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

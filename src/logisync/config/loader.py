@@ -1,0 +1,139 @@
+"""Reading `logisync.yaml`: YAML with line numbers, env overrides, and errors that say where."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from ..errors import ConfigError
+from .model import OwnerRule, SyncMap
+from .ownership import parse_owner_key
+
+ENV_PREFIX = "LOGISYNC__"
+Path_ = tuple[str | int, ...]
+
+
+def load_syncmap(path: str | Path, env: Mapping[str, str] | None = None) -> SyncMap:
+    """Load and check a sync map file; raise ConfigError naming file, line and key path."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the sync map: {exc.strerror or exc}") from exc
+    return parse_syncmap(text, str(path), env=os.environ if env is None else env)
+
+
+def parse_syncmap(text: str, filename: str = "<sync map>", env: Mapping[str, str] | None = None) -> SyncMap:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{filename}:{mark.line + 1}" if mark else filename
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{where}: not valid YAML: {problem}") from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{filename}:1: the sync map must be a mapping (systems:, owners:, routes:)")
+    lines = _line_index(node)
+    _apply_env_overrides(data, env or {})
+    try:
+        syncmap = SyncMap.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            _locate(filename, lines, tuple(err["loc"]), _message(err))
+            for err in exc.errors(include_url=False)
+        ]
+        raise ConfigError("\n".join(problems)) from None
+    problems = [_locate(filename, lines, p, msg) for p, msg in _cross_check(syncmap)]
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return syncmap
+
+
+def _message(err: Any) -> str:
+    if err["type"] == "extra_forbidden":
+        return "unknown key"
+    msg = str(err["msg"])
+    return msg.removeprefix("Value error, ")
+
+
+def _cross_check(syncmap: SyncMap) -> list[tuple[Path_, str]]:
+    """What a schema cannot see: references between sections."""
+    problems: list[tuple[Path_, str]] = []
+    known = ", ".join(sorted(syncmap.systems)) or "none defined"
+    for key, raw in syncmap.owners.items():
+        parsed = parse_owner_key(key)
+        if isinstance(parsed, str):
+            problems.append((("owners", key), f"owner of {key!r}: {parsed}"))
+        system = raw.system if isinstance(raw, OwnerRule) else raw
+        if system not in syncmap.systems:
+            problems.append((("owners", key), f"unknown system {system!r} (known: {known})"))
+    seen: dict[str, int] = {}
+    for i, route in enumerate(syncmap.routes):
+        if route.name in seen:
+            problems.append(
+                (
+                    ("routes", i, "name"),
+                    f"duplicate route name {route.name!r} (first at routes[{seen[route.name]}])",
+                )
+            )
+        seen.setdefault(route.name, i)
+        if route.to not in syncmap.systems:
+            problems.append((("routes", i, "to"), f"unknown system {route.to!r} (known: {known})"))
+    return problems
+
+
+def _apply_env_overrides(data: dict[str, Any], env: Mapping[str, str]) -> None:
+    """`LOGISYNC__STORE=...` or `LOGISYNC__API__PORT=9000` override the file (values read as YAML)."""
+    for name, raw in sorted(env.items()):
+        if not name.startswith(ENV_PREFIX):
+            continue
+        parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__") if p]
+        if not parts:
+            continue
+        target = data
+        for part in parts[:-1]:
+            target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                break
+        else:
+            target[parts[-1]] = yaml.safe_load(raw) if raw else raw
+
+
+def _line_index(node: yaml.Node | None) -> dict[Path_, int]:
+    """Map every key path in the document to its 1-based line."""
+    index: dict[Path_, int] = {}
+
+    def walk(n: yaml.Node, path: Path_) -> None:
+        index[path] = n.start_mark.line + 1
+        if isinstance(n, yaml.MappingNode):
+            for key_node, value_node in n.value:
+                child = (*path, key_node.value)
+                index[child] = key_node.start_mark.line + 1
+                walk(value_node, child)
+                index[child] = key_node.start_mark.line + 1
+        elif isinstance(n, yaml.SequenceNode):
+            for i, item in enumerate(n.value):
+                walk(item, (*path, i))
+
+    if node is not None:
+        walk(node, ())
+    return index
+
+
+def _locate(filename: str, lines: dict[Path_, int], loc: Path_, message: str) -> str:
+    """`file:line: a.b.c: message`, using the deepest part of the path that the file has."""
+    path = tuple(p for p in loc if not (isinstance(p, str) and p in {"str", "OwnerRule"}))
+    probe = path
+    while probe and probe not in lines:
+        probe = probe[:-1]
+    line = lines.get(probe, 1)
+    dotted = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in path).replace(".[", "[")
+    return f"{filename}:{line}: {dotted or '(top)'}: {message}"

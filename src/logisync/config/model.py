@@ -1,0 +1,115 @@
+"""The sync map as typed models: what each section may hold, checked on load."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any, Literal
+
+from croniter import croniter
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from ..domain.kinds import Domain, SystemKind
+from .durations import parse_duration
+
+Seconds = Annotated[float, BeforeValidator(parse_duration)]
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_\-]{0,49}$")]
+EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AuthConfig(Section):
+    """How a system proves who it is when it calls the hub: an API key read from the environment."""
+
+    api_key_env: EnvName
+
+    def key(self) -> str | None:
+        return os.environ.get(self.api_key_env) or None
+
+
+class SigningConfig(Section):
+    scheme: Literal["standard-webhooks", "shopify", "stripe"] = "standard-webhooks"
+    secret_env: EnvName
+
+
+Connector = Literal["http", "poll", "files", "edi", "pg_cdc", "nats", "mqtt"]
+
+
+class SystemConfig(Section):
+    """An external party the hub talks to."""
+
+    kind: SystemKind
+    connector: Connector = "http"
+    url: str | None = None
+    auth: AuthConfig | None = None
+    signing: SigningConfig | None = None
+    writes: list[Domain | Literal["*"]] | None = None  # default: the domains it owns something in
+    reads: list[Domain | Literal["*"]] | None = None  # default: what it writes or is routed
+    transport: dict[str, Any] | None = None
+    description: str | None = None
+
+
+class OwnerRule(Section):
+    """Who is the single source of truth for a domain or a field group, and what a non-owner gets."""
+
+    system: str
+    on_conflict: Literal["reject", "propose"] = "reject"
+
+
+class RouteFilter(Section):
+    """Which records a route carries: the rollout waves of a go-live, from one SKU to everything."""
+
+    key_prefix: list[str] | None = None
+    sku_prefix: list[str] | None = None
+    sku: list[str] | None = None
+    location: list[str] | None = None
+
+
+class RouteConfig(Section):
+    """A subscription: which changes go to which system, how often, and how fast."""
+
+    name: Name
+    domain: Domain
+    to: str
+    cadence: str = "realtime"
+    filter: RouteFilter | None = None
+    transform: dict[str, Any] | None = None
+    mapping: dict[str, Any] | None = None
+    format: str | None = None
+    sla: Seconds | None = None
+    mode: Literal["live", "shadow"] = "live"
+    batch: int = Field(default=1, ge=1, le=10_000)
+
+    @field_validator("cadence")
+    @classmethod
+    def _cadence(cls, value: str) -> str:
+        if value == "realtime" or croniter.is_valid(value):
+            return value
+        raise ValueError(f"cadence {value!r} is neither 'realtime' nor a cron expression")
+
+
+class Limits(Section):
+    max_batch: int = Field(default=1000, ge=1, le=100_000)
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+
+
+class ApiConfig(Section):
+    """The HTTP API: where it listens and the admin key (reads everything)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8400, ge=0, le=65535)
+    admin: AuthConfig | None = None
+
+
+class SyncMap(Section):
+    """The whole sync map. Built by `config.loader`, which also checks the cross-references."""
+
+    store: str = "sqlite:///logisync.db"
+    api: ApiConfig = ApiConfig()
+    limits: Limits = Limits()
+    idempotency_window: Seconds = 7 * 86400
+    systems: dict[Name, SystemConfig] = {}
+    owners: dict[str, str | OwnerRule] = {}
+    routes: list[RouteConfig] = []

@@ -1,0 +1,1 @@
+"""Canonical models, keys and the merge rules of golden records (pure: no I/O)."""

@@ -1,0 +1,102 @@
+"""The catalogue of domains: each one's model, key format, field groups and patch validation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .inventory import Inventory, derive_inventory
+from .kinds import Domain
+from .location import Location
+from .order import Order
+from .product import Product
+from .returns import Return
+from .shipment import Shipment
+from .tracking import TrackingEvent
+
+_ID = r"[A-Za-z0-9][A-Za-z0-9._\-/#:+]{0,99}"
+
+
+@dataclass(frozen=True)
+class DomainSpec:
+    """What the hub knows about one domain."""
+
+    domain: Domain
+    model: type[BaseModel]
+    key_pattern: re.Pattern[str]
+    key_example: str
+    derive: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def fields(self) -> frozenset[str]:
+        return frozenset(self.model.model_fields)
+
+    def check_key(self, key: str) -> str | None:
+        """None when the key is well formed, else what is wrong with it."""
+        if self.key_pattern.fullmatch(key):
+            return None
+        return f"key {key!r} is not a valid {self.domain.value} key (expected like {self.key_example!r})"
+
+    def validate_fields(self, fields: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+        """Validate a partial update; return (normalised JSON-ready fields, None) or (None, reason)."""
+        if not fields:
+            return None, "the change has no fields"
+        try:
+            parsed = self.model.model_validate(fields)
+        except ValidationError as exc:
+            return None, describe_validation_error(exc)
+        return parsed.model_dump(mode="json", include=set(fields)), None
+
+    def owner_scopes(self) -> dict[str, tuple[str, ...]]:
+        """Every name an owner rule may use in this domain: groups first, then single fields."""
+        scopes = dict(self.groups)
+        for name in self.model.model_fields:
+            scopes.setdefault(name, (name,))
+        return scopes
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per problem: the field path, what is wrong, and the value that was given."""
+    parts = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(p) for p in err["loc"]) or "(fields)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        value = err.get("input")
+        shown = repr(value) if not isinstance(value, dict | list) else type(value).__name__
+        parts.append(f"field {loc}: {msg} (got {shown[:60]})")
+    return "; ".join(parts)
+
+
+def _spec(domain: Domain, model: type[BaseModel], pattern: str, example: str, **kw: Any) -> DomainSpec:
+    groups = getattr(model, "FIELD_GROUPS", {})
+    return DomainSpec(domain, model, re.compile(pattern), example, groups=dict(groups), **kw)
+
+
+CATALOG: dict[Domain, DomainSpec] = {
+    Domain.product: _spec(Domain.product, Product, _ID, "SKU-1"),
+    Domain.location: _spec(Domain.location, Location, _ID, "DC1"),
+    Domain.inventory: _spec(
+        Domain.inventory, Inventory, rf"{_ID}@{_ID}", "SKU-1@DC1", derive=derive_inventory
+    ),
+    Domain.order: _spec(Domain.order, Order, _ID, "SO-1001"),
+    Domain.shipment: _spec(Domain.shipment, Shipment, _ID, "SH-1001-1"),
+    Domain.tracking: _spec(Domain.tracking, TrackingEvent, r"[A-Za-z0-9]{4,60}", "1Z999AA10123456784"),
+    Domain.return_: _spec(Domain.return_, Return, _ID, "RMA-77"),
+}
+
+
+def spec(domain: Domain | str) -> DomainSpec:
+    return CATALOG[Domain(domain)]
+
+
+def split_inventory_key(key: str) -> tuple[str, str]:
+    """`SKU-1@DC1` -> (`SKU-1`, `DC1`)."""
+    sku, _, location = key.rpartition("@")
+    return sku, location

@@ -1,0 +1,81 @@
+"""A change (one inbound update from a system) and its outcome."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from .kinds import Domain, OutcomeKind
+
+ChangeId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+RecordKey = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class Change(BaseModel):
+    """One update as a system sends it, after its mapping: canonical domain, key and fields.
+
+    `id` is the sender's idempotency id (unique per system). `version` (a number that grows
+    with every change the source makes) or `occurred_at` (the source's event time) orders it
+    against other changes of the same fields; without either, arrival order is used.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: ChangeId
+    domain: Domain
+    key: RecordKey
+    fields: dict[str, Any]
+    version: Annotated[int, Field(ge=0)] | None = None
+    occurred_at: datetime | None = None
+
+    def order_stamp(self, received_us: int) -> int:
+        """The number this change is ordered by: version, else event time in µs, else arrival."""
+        if self.version is not None:
+            return self.version
+        if self.occurred_at is not None:
+            return to_us(self.occurred_at)
+        return received_us
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What became of one change. Business rejections are data, never exceptions."""
+
+    id: str
+    outcome: OutcomeKind
+    reason: str | None = None
+    applied_fields: list[str] | None = None
+    original: Outcome | None = None  # for a duplicate: the first outcome of this id
+    received_us: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "outcome": self.outcome.value}
+        if self.reason is not None:
+            out["reason"] = self.reason
+        if self.applied_fields is not None:
+            out["applied_fields"] = self.applied_fields
+        if self.original is not None:
+            out["original"] = self.original.as_dict()
+        if self.received_us is not None:
+            out["received_at"] = from_us(self.received_us).isoformat()
+        return out
+
+
+def to_us(moment: datetime) -> int:
+    """A datetime as integer microseconds since the epoch (naive means UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.replace(microsecond=0).timestamp()) * 1_000_000 + moment.microsecond
+
+
+def from_us(us: int) -> datetime:
+    return datetime.fromtimestamp(us // 1_000_000, tz=UTC).replace(microsecond=us % 1_000_000)
+
+
+def now_us() -> int:
+    """The wall clock in integer microseconds since the epoch."""
+    return time.time_ns() // 1000

@@ -1,0 +1,78 @@
+"""Sales orders from any channel, with lines."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import Field
+
+from .common import Address, Canonical, Code, CurrencyCode, Quantity
+
+
+class OrderStatus(StrEnum):
+    created = "created"
+    accepted = "accepted"
+    allocated = "allocated"
+    picking = "picking"
+    packed = "packed"
+    partially_shipped = "partially_shipped"
+    shipped = "shipped"
+    delivered = "delivered"
+    on_hold = "on_hold"
+    cancelled = "cancelled"
+    returned = "returned"
+
+
+class Customer(Canonical):
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+class OrderLine(Canonical):
+    line_no: int = Field(ge=1)
+    sku: Code
+    quantity: Quantity
+    unit_price: Decimal | None = Field(default=None, ge=0)
+    uom: str | None = None
+    allocated: Quantity = 0
+    shipped: Quantity = 0
+    cancelled: Quantity = 0
+    returned: Quantity = 0
+
+
+class Order(Canonical):
+    """Key: the order number, e.g. `SO-1001`.
+
+    Field groups split ownership the usual way: the channel owns what was sold (`lines`), the
+    warehouse owns how it is being fulfilled (`fulfillment`).
+    """
+
+    FIELD_GROUPS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "lines": (
+            "channel",
+            "placed_at",
+            "currency",
+            "customer",
+            "ship_to",
+            "lines",
+            "cancel_requested",
+        ),
+        "fulfillment": ("status", "warehouse", "shipments", "shipped_at", "delivered_at"),
+    }
+
+    channel: str | None = None
+    status: OrderStatus | None = None
+    placed_at: datetime | None = None
+    currency: CurrencyCode | None = None
+    customer: Customer | None = None
+    ship_to: Address | None = None
+    lines: list[OrderLine] | None = None
+    cancel_requested: bool | None = None
+    warehouse: str | None = None
+    shipments: list[str] | None = None
+    shipped_at: datetime | None = None
+    delivered_at: datetime | None = None

@@ -1,0 +1,29 @@
+"""Returns (RMA): authorised, in transit, received, then restocked or disposed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from .common import Canonical, Code, Quantity
+
+
+class ReturnLine(Canonical):
+    sku: Code
+    quantity: Quantity
+    condition: Literal["new", "opened", "damaged", "unknown"] = "unknown"
+    disposition: Literal["restock", "dispose", "pending"] = "pending"
+
+
+class Return(Canonical):
+    """Key: the RMA number, e.g. `RMA-77`."""
+
+    FIELD_GROUPS: ClassVar[dict[str, tuple[str, ...]]] = {}
+
+    order_number: str | None = None
+    status: Literal["authorised", "in_transit", "received", "restocked", "disposed"] | None = None
+    reason: str | None = None
+    location: str | None = None
+    lines: list[ReturnLine] | None = None
+    authorised_at: datetime | None = None
+    received_at: datetime | None = None

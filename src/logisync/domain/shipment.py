@@ -1,0 +1,44 @@
+"""Shipments with packages and tracking numbers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from pydantic import Field
+
+from .common import Address, Canonical, Code, Quantity
+
+
+class PackageLine(Canonical):
+    sku: Code
+    quantity: Quantity
+    order_line_no: int | None = None
+
+
+class Package(Canonical):
+    package_id: Code
+    tracking_number: str | None = None
+    weight_kg: float | None = Field(default=None, ge=0)
+    lines: list[PackageLine] = []
+
+
+class Shipment(Canonical):
+    """Key: the shipment number, e.g. `SH-1001-1`."""
+
+    FIELD_GROUPS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "contents": ("order_number", "ship_from", "ship_to", "packages", "shipped_at"),
+        "carriage": ("carrier", "service", "tracking_numbers"),
+        "status": ("status", "delivered_at"),
+    }
+
+    order_number: str | None = None
+    carrier: str | None = None
+    service: str | None = None
+    status: str | None = None
+    ship_from: str | None = None
+    ship_to: Address | None = None
+    packages: list[Package] | None = None
+    tracking_numbers: list[str] | None = None
+    shipped_at: datetime | None = None
+    delivered_at: datetime | None = None

@@ -1,0 +1,38 @@
+"""Carrier tracking events: an event domain keyed by tracking number."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
+
+from .common import Canonical
+
+
+class TrackingStatus(StrEnum):
+    label_created = "label_created"
+    pre_transit = "pre_transit"
+    in_transit = "in_transit"
+    out_for_delivery = "out_for_delivery"
+    delivery_attempted = "delivery_attempted"
+    delivered = "delivered"
+    available_for_pickup = "available_for_pickup"
+    exception = "exception"
+    returned_to_sender = "returned_to_sender"
+    cancelled = "cancelled"
+
+
+class TrackingEvent(Canonical):
+    """Key: the tracking number. Every event is kept; the record holds the latest by event time."""
+
+    FIELD_GROUPS: ClassVar[dict[str, tuple[str, ...]]] = {}
+
+    carrier: str | None = None
+    status: TrackingStatus | None = None
+    native_code: str | None = None
+    description: str | None = None
+    city: str | None = None
+    country: str | None = None
+    shipment_number: str | None = None
+    event_id: str | None = None
+    occurred_at: datetime | None = None

@@ -1,0 +1,144 @@
+"""Reading records back: each field explained, the history of a record, its state at a past time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .domain.catalog import CATALOG
+from .domain.change import from_us
+from .domain.kinds import Domain
+from .domain.record import RecordState
+from .store.base import LogEntry, Store
+
+
+@dataclass(frozen=True)
+class FieldStory:
+    """One field of a record: its value, who set it, by which change, when, and what it replaced."""
+
+    field: str
+    value: Any
+    system: str
+    change_id: str
+    stamp: int
+    applied_us: int
+    replaced_value: Any
+    replaced_system: str | None
+    replaced_change_id: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "field": self.field,
+            "value": self.value,
+            "system": self.system,
+            "change_id": self.change_id,
+            "stamp": self.stamp,
+            "applied_at": from_us(self.applied_us).isoformat(),
+            "replaced": None
+            if self.replaced_change_id is None
+            else {
+                "value": self.replaced_value,
+                "system": self.replaced_system,
+                "change_id": self.replaced_change_id,
+            },
+        }
+
+
+def explain(store: Store, domain: Domain | str, key: str) -> list[FieldStory] | None:
+    """Every field of a record with its provenance; None when there is no such record."""
+    record = store.get_record(Domain(domain).value, key)
+    if record is None:
+        return None
+    stories = []
+    cache: dict[tuple[str, str], LogEntry | None] = {}
+    for name in sorted(record.fields):
+        prov = record.prov[name]
+        replaced = None
+        if prov.get("pc") is not None:
+            ref = (prov["ps"], prov["pc"])
+            if ref not in cache:
+                cache[ref] = store.get_change(*ref)
+            entry = cache[ref]
+            replaced = entry.payload.get(name) if entry is not None else None
+        stories.append(
+            FieldStory(
+                name,
+                record.fields[name],
+                prov["s"],
+                prov["c"],
+                prov["v"],
+                prov["t"],
+                replaced,
+                prov.get("ps"),
+                prov.get("pc"),
+            )
+        )
+    return stories
+
+
+def view(record: RecordState) -> dict[str, Any]:
+    """A record as the API shows it: fields (with derived ones) and provenance with readable names."""
+    spec = CATALOG[Domain(record.domain)]
+    fields = dict(record.fields)
+    if spec.derive is not None:
+        fields.update(spec.derive(record.fields))
+    return {
+        "domain": record.domain,
+        "key": record.key,
+        "revision": record.revision,
+        "updated_at": from_us(record.updated_us).isoformat() if record.updated_us else None,
+        "fields": fields,
+        "provenance": {
+            name: {
+                "system": p["s"],
+                "change_id": p["c"],
+                "stamp": p["v"],
+                "applied_at": from_us(p["t"]).isoformat(),
+                "replaced_change_id": p.get("pc"),
+            }
+            for name, p in sorted(record.prov.items())
+        },
+    }
+
+
+def state_at(store: Store, domain: Domain | str, key: str, at_us: int) -> RecordState | None:
+    """The record as it stood at a past moment, rebuilt from the change log; None if it did not exist."""
+    domain = Domain(domain).value
+    entries = store.record_log(domain, key, until_us=at_us, applied_only=True)
+    if not entries:
+        return None
+    record = RecordState(domain, key, exists=True)
+    for e in entries:
+        for name in e.applied or ():
+            old = record.prov.get(name)
+            record.fields[name] = e.payload[name]
+            record.prov[name] = {
+                "s": e.system,
+                "c": e.change_id,
+                "v": e.stamp,
+                "t": e.received_us,
+                "ps": old["s"] if old else None,
+                "pc": old["c"] if old else None,
+            }
+        record.revision += 1
+        record.updated_us = e.received_us
+    return record
+
+
+def history(store: Store, domain: Domain | str, key: str) -> list[dict[str, Any]]:
+    """Every change received for a record, oldest first, with its outcome."""
+    return [
+        {
+            "seq": e.seq,
+            "system": e.system,
+            "change_id": e.change_id,
+            "stamp": e.stamp,
+            "received_at": from_us(e.received_us).isoformat(),
+            "outcome": e.outcome,
+            "reason": e.reason,
+            "fields": e.payload,
+            "applied_fields": e.applied,
+            "source": e.source,
+        }
+        for e in store.record_log(Domain(domain).value, key)
+    ]

@@ -1,0 +1,59 @@
+"""Which routes an applied change goes out on: domain, filter (rollout waves), echo suppression."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..config.model import RouteConfig, RouteFilter
+from ..domain.catalog import split_inventory_key
+from ..domain.kinds import Domain
+
+
+@dataclass(frozen=True)
+class RouteMatcher:
+    """A route's filter as a fast predicate over record keys."""
+
+    route: RouteConfig
+
+    def matches(self, domain: Domain, key: str) -> bool:
+        f = self.route.filter
+        if f is None:
+            return True
+        return _matches(f, domain, key)
+
+
+def _matches(f: RouteFilter, domain: Domain, key: str) -> bool:
+    if f.key_prefix is not None and not key.startswith(tuple(f.key_prefix)):
+        return False
+    sku, location = _sku_location(domain, key)
+    if f.sku_prefix is not None and (sku is None or not sku.startswith(tuple(f.sku_prefix))):
+        return False
+    if f.sku is not None and sku not in f.sku:
+        return False
+    return not (f.location is not None and location not in f.location)
+
+
+def _sku_location(domain: Domain, key: str) -> tuple[str | None, str | None]:
+    """The SKU and location a key names, where the domain's key carries them."""
+    if domain is Domain.inventory:
+        return split_inventory_key(key)
+    if domain is Domain.product:
+        return key, None
+    if domain is Domain.location:
+        return None, key
+    return None, None
+
+
+class Router:
+    """Routes by domain; `targets(domain, key, origin)` lists where an applied change goes."""
+
+    def __init__(self, routes: list[RouteConfig]) -> None:
+        self.by_domain: dict[Domain, list[RouteMatcher]] = {}
+        for route in routes:
+            self.by_domain.setdefault(route.domain, []).append(RouteMatcher(route))
+
+    def targets(self, domain: Domain, key: str, origin: str) -> list[RouteConfig]:
+        """Matching routes, except those back to the system the change came from (echo suppression)."""
+        return [
+            m.route for m in self.by_domain.get(domain, ()) if m.route.to != origin and m.matches(domain, key)
+        ]

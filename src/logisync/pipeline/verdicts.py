@@ -1,0 +1,87 @@
+"""The checks made before a change touches the store: validation, then scopes and ownership.
+
+Each returns a `Verdict`: either the normalised fields to apply, or the outcome that stops the
+change with its reason and the exception a person should see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..config.ownership import Ownership, Scopes
+from ..domain.catalog import CATALOG
+from ..domain.change import Change
+from ..domain.kinds import OutcomeKind
+from ..store.base import NewException
+
+
+@dataclass(slots=True)
+class Verdict:
+    fields: dict[str, Any] | None  # normalised fields, when the change may proceed
+    outcome: OutcomeKind | None = None  # the stopping outcome otherwise
+    reason: str | None = None
+    exception_kind: str | None = None
+    detail: dict[str, Any] | None = None
+
+    def exception(self, change: Change, system: str) -> NewException | None:
+        if self.exception_kind is None:
+            return None
+        return NewException(
+            kind=self.exception_kind,
+            reason=self.reason or "",
+            domain=change.domain.value,
+            key=change.key,
+            system=system,
+            change_id=change.id,
+            detail=self.detail,
+        )
+
+
+def validate(change: Change) -> Verdict:
+    """Schema: a well-formed key and fields that fit the domain's model (else quarantined)."""
+    spec = CATALOG[change.domain]
+    problem = spec.check_key(change.key)
+    if problem is None:
+        derived = set(getattr(spec.model, "DERIVED", ())) & change.fields.keys()
+        if derived:
+            problem = f"field {', '.join(sorted(derived))}: derived by the hub, cannot be written"
+    if problem is None:
+        fields, problem = spec.validate_fields(change.fields)
+        if problem is None:
+            return Verdict(fields)
+    return Verdict(None, OutcomeKind.quarantined, problem, "validation", {"fields": change.fields})
+
+
+def authorize(
+    change: Change, system: str, fields: dict[str, Any], scopes: Scopes, ownership: Ownership
+) -> Verdict:
+    """Scopes first (may this system write this domain at all?), then field ownership."""
+    if not scopes.can_write(system, change.domain):
+        allowed = ", ".join(sorted(d.value for d in scopes.writes.get(system, ()))) or "none"
+        reason = f"system {system!r} may not write {change.domain.value} (its write scopes: {allowed})"
+        return Verdict(None, OutcomeKind.rejected, reason, "scope", {"fields": fields})
+    conflicts = ownership.conflicts(change.domain, system, list(fields))
+    if not conflicts:
+        return Verdict(fields)
+    owners = sorted({(e.rule.system, e.source, e.rule.on_conflict) for _, e in conflicts})
+    names = ", ".join(name for name, _ in conflicts)
+    by = "; ".join(f"{src} is owned by {owner}" for owner, src, _ in owners)
+    detail = {
+        "fields": fields,
+        "conflicting_fields": [n for n, _ in conflicts],
+        "owners": [o[0] for o in owners],
+    }
+    if all(policy == "propose" for _, _, policy in owners):
+        reason = (
+            f"ownership: {system!r} does not own {names} ({by}); held as a proposal for the owner to approve"
+        )
+        return Verdict(
+            None,
+            OutcomeKind.quarantined,
+            reason,
+            "ownership_conflict",
+            {**detail, "policy": "propose"},
+        )
+    reason = f"ownership: {system!r} does not own {names} ({by})"
+    return Verdict(None, OutcomeKind.rejected, reason, "ownership_conflict", {**detail, "policy": "reject"})

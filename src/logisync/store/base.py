@@ -1,0 +1,147 @@
+"""The Store protocol the pipeline and the API see, and the rows that cross it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..domain.record import RecordState
+
+
+@dataclass(slots=True)
+class LogEntry:
+    """One change in the append-only change log, with its outcome."""
+
+    seq: int
+    system: str
+    change_id: str
+    domain: str
+    key: str
+    stamp: int
+    received_us: int
+    outcome: str
+    reason: str | None
+    payload: dict[str, Any]
+    applied: list[str] | None
+    source: str | None = None
+
+
+@dataclass(slots=True)
+class SeenChange:
+    """What the idempotency index remembers of a change id."""
+
+    change_id: str
+    outcome: str
+    reason: str | None
+    applied: list[str] | None
+    received_us: int
+
+
+@dataclass(slots=True)
+class NewDelivery:
+    """An outbox row to enqueue: state domains coalesce to one pending row per (route, key)."""
+
+    route: str
+    target: str
+    domain: str
+    key: str
+    change_seq: int
+    revision: int
+    coalescing: bool
+    state: str  # pending, or shadowed for a route in shadow mode
+    at_us: int
+
+
+@dataclass(slots=True)
+class NewException:
+    kind: str  # validation, ownership_conflict, ...
+    reason: str
+    domain: str | None = None
+    key: str | None = None
+    system: str | None = None
+    change_id: str | None = None
+    route: str | None = None
+    detail: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class ExceptionRow:
+    id: int
+    kind: str
+    state: str
+    domain: str | None
+    key: str | None
+    system: str | None
+    change_id: str | None
+    route: str | None
+    reason: str
+    detail: dict[str, Any] | None
+    assignee: str | None
+    created_us: int
+    updated_us: int
+
+
+@dataclass(slots=True)
+class OutboxRow:
+    id: int
+    route: str
+    target: str
+    domain: str
+    key: str
+    change_seq: int
+    revision: int
+    coalescing: bool
+    state: str
+    attempts: int
+    next_attempt_us: int
+    first_us: int
+    updated_us: int
+    last_error: str | None
+
+
+class WriteTx(Protocol):
+    """One write transaction: everything in it commits together or not at all."""
+
+    def lock_keys(self, keys: Sequence[str]) -> None: ...
+    def seen(self, system: str, change_ids: Sequence[str]) -> dict[str, SeenChange]: ...
+    def load_records(self, domain: str, keys: Sequence[str]) -> dict[str, RecordState]: ...
+    def next_seqs(self, n: int) -> list[int]: ...
+    def append_changes(self, entries: Sequence[LogEntry]) -> None: ...
+    def save_records(self, records: Sequence[RecordState]) -> None: ...
+    def enqueue(self, deliveries: Sequence[NewDelivery]) -> None: ...
+    def open_exceptions(self, exceptions: Sequence[NewException], at_us: int) -> None: ...
+    def count_outcomes(self, counts: dict[tuple[str, str, str], int]) -> None: ...
+
+
+class Store(Protocol):
+    """Where the hub keeps everything. Two implementations: SQLite and PostgreSQL."""
+
+    url: str
+
+    def migrate(self) -> list[str]: ...
+    def write(self) -> AbstractContextManager[WriteTx]: ...
+    def get_record(self, domain: str, key: str) -> RecordState | None: ...
+    def record_log(
+        self, domain: str, key: str, *, until_us: int | None = None, applied_only: bool = False
+    ) -> list[LogEntry]: ...
+    def get_change(self, system: str, change_id: str) -> LogEntry | None: ...
+    def iter_records(self, domain: str, *, prefix: str = "", batch: int = 1000) -> Iterator[RecordState]: ...
+    def count_records(self, domain: str | None = None) -> int: ...
+    def outcome_counts(self) -> dict[tuple[str, str, str], int]: ...
+    def count_changes(self) -> dict[str, int]: ...
+    def list_exceptions(
+        self,
+        *,
+        state: str | None = "open",
+        kind: str | None = None,
+        limit: int = 100,
+        after_id: int = 0,
+    ) -> list[ExceptionRow]: ...
+    def list_outbox(
+        self, *, state: str | None = None, route: str | None = None, limit: int = 100
+    ) -> list[OutboxRow]: ...
+    def get_checkpoint(self, name: str) -> str | None: ...
+    def set_checkpoint(self, name: str, position: str) -> None: ...
+    def close(self) -> None: ...

@@ -1,0 +1,81 @@
+-- The sync core: golden records, the change log (also the idempotency index), outcome
+-- counters, the outbox, exceptions and connector checkpoints. Times are µs since the epoch.
+
+CREATE TABLE records (
+    domain      TEXT    NOT NULL,
+    key         TEXT    NOT NULL,
+    fields      TEXT    NOT NULL,  -- JSON object: field -> value
+    prov        TEXT    NOT NULL,  -- JSON object: field -> provenance (see domain/record.py)
+    revision    INTEGER NOT NULL,
+    created_us  INTEGER NOT NULL,
+    updated_us  INTEGER NOT NULL,
+    PRIMARY KEY (domain, key)
+) WITHOUT ROWID;
+
+CREATE TABLE changes (
+    seq          INTEGER PRIMARY KEY,
+    system       TEXT    NOT NULL,
+    change_id    TEXT    NOT NULL,
+    domain       TEXT    NOT NULL,
+    key          TEXT    NOT NULL,
+    stamp        INTEGER NOT NULL,  -- the order stamp: version, event time or arrival
+    received_us  INTEGER NOT NULL,
+    outcome      TEXT    NOT NULL,
+    reason       TEXT,
+    payload      TEXT    NOT NULL,  -- JSON object: the fields as received
+    applied      TEXT,              -- JSON list: the fields taken into the record
+    source       TEXT               -- where it came from: api, a file and line, a connector
+);
+CREATE UNIQUE INDEX changes_idempotency ON changes (system, change_id);
+CREATE INDEX changes_record ON changes (domain, key, seq);
+
+CREATE TABLE outcome_counts (
+    system   TEXT    NOT NULL,
+    domain   TEXT    NOT NULL,
+    outcome  TEXT    NOT NULL,
+    n        INTEGER NOT NULL,
+    PRIMARY KEY (system, domain, outcome)
+) WITHOUT ROWID;
+
+CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY,
+    route           TEXT    NOT NULL,
+    target          TEXT    NOT NULL,
+    domain          TEXT    NOT NULL,
+    key             TEXT    NOT NULL,
+    change_seq      INTEGER NOT NULL,
+    revision        INTEGER NOT NULL,
+    coalescing      INTEGER NOT NULL,  -- 1 for state domains: one pending row per key
+    state           TEXT    NOT NULL,  -- pending, in_flight, delivered, dead, shadowed
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_us INTEGER NOT NULL,
+    first_us        INTEGER NOT NULL,  -- when the oldest change this row carries was accepted
+    updated_us      INTEGER NOT NULL,
+    last_error      TEXT
+);
+CREATE UNIQUE INDEX outbox_coalesce ON outbox (route, domain, key) WHERE state = 'pending' AND coalescing = 1;
+CREATE INDEX outbox_due ON outbox (state, route, next_attempt_us);
+
+CREATE TABLE exceptions (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT    NOT NULL,
+    state       TEXT    NOT NULL,  -- open, resolved, discarded
+    domain      TEXT,
+    key         TEXT,
+    system      TEXT,
+    change_id   TEXT,
+    route       TEXT,
+    reason      TEXT    NOT NULL,
+    detail      TEXT,              -- JSON
+    assignee    TEXT,
+    created_us  INTEGER NOT NULL,
+    updated_us  INTEGER NOT NULL
+);
+CREATE INDEX exceptions_state ON exceptions (state, kind, id);
+CREATE INDEX exceptions_record ON exceptions (domain, key);
+
+CREATE TABLE checkpoints (
+    name        TEXT    PRIMARY KEY,
+    position    TEXT    NOT NULL,
+    updated_us  INTEGER NOT NULL
+);

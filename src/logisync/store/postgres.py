@@ -1,0 +1,79 @@
+"""The shared store: PostgreSQL through psycopg 3, safe for several hub processes at once."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+
+from ..domain.change import now_us
+from ..errors import StoreError
+from .migrate import pending
+from .sql import SqlStore
+
+_MIGRATION_LOCK = 7_151_515_151  # advisory lock id: one migrator at a time
+
+
+def _key_hash(key: str) -> int:
+    """A stable signed 64-bit hash of a record key, for advisory locks."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+class PostgresStore(SqlStore):
+    dialect = "postgres"
+
+    def __init__(self, url: str) -> None:
+        try:
+            conn = psycopg.connect(url, autocommit=True)
+        except psycopg.OperationalError as exc:
+            raise StoreError(f"cannot connect to PostgreSQL at {_safe(url)}: {str(exc).strip()}") from exc
+        super().__init__(conn)
+        self.url = url
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s")
+
+    def _in(self, template: str, n: int) -> str:
+        return self._sql(template.replace("{in}", ", ".join("?" * n)))
+
+    def _begin_write(self, cur: Any) -> None:
+        cur.execute("BEGIN")
+
+    def _lock_keys(self, cur: Any, keys: Sequence[str]) -> None:
+        hashes = sorted({_key_hash(k) for k in keys})
+        if hashes:
+            cur.execute("SELECT count(pg_advisory_xact_lock(h)) FROM unnest(%s::bigint[]) AS h", (hashes,))
+
+    def _next_seqs(self, cur: Any, n: int) -> list[int]:
+        cur.execute("SELECT nextval('changes_seq') FROM generate_series(1, %s)", (n,))
+        return [row[0] for row in cur.fetchall()]
+
+    def migrate(self) -> list[str]:
+        with self.lock, self.conn.transaction():
+            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_us BIGINT NOT NULL)"
+            )
+            applied = {row[0] for row in self.conn.execute("SELECT version FROM schema_migrations")}
+            done = []
+            for m in pending("postgres", applied):
+                self.conn.execute(m.sql.encode())
+                self.conn.execute(
+                    "INSERT INTO schema_migrations VALUES (%s, %s, %s)",
+                    (m.version, m.name, now_us()),
+                )
+                done.append(f"{m.version:04d}_{m.name}")
+            return done
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "<unparseable URL>"
+    info.pop("password", None)
+    return " ".join(f"{k}={v}" for k, v in info.items())

@@ -1,0 +1,408 @@
+"""The SQL both stores share: one class, with the few dialect differences as overridable hooks.
+
+Every statement is written once with `?` placeholders; PostgreSQL's subclass turns them into
+`%s`. Rows cross the Store boundary as the dataclasses of `store.base`, never as cursors.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+
+from ..domain.record import RecordState
+from .base import ExceptionRow, LogEntry, NewDelivery, NewException, OutboxRow, SeenChange
+
+CHUNK = 500  # ids per IN list
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def loads(text: str | bytes | None) -> Any:
+    return None if text is None else orjson.loads(text)
+
+
+_LOG_COLUMNS = (
+    "seq, system, change_id, domain, key, stamp, received_us, outcome, reason, payload, applied, source"
+)
+_EXC_COLUMNS = (
+    "id, kind, state, domain, key, system, change_id, route, reason, detail, assignee, created_us, updated_us"
+)
+_OUTBOX_COLUMNS = (
+    "id, route, target, domain, key, change_seq, revision, coalescing, state, attempts, "
+    "next_attempt_us, first_us, updated_us, last_error"
+)
+
+SQL_SEEN = "SELECT change_id, outcome, reason, applied, received_us FROM changes WHERE system = ? AND change_id IN ({in})"
+SQL_LOAD = "SELECT key, fields, prov, revision, updated_us FROM records WHERE domain = ? AND key IN ({in})"
+SQL_APPEND = f"INSERT INTO changes ({_LOG_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+SQL_INSERT_RECORD = "INSERT INTO records (domain, key, fields, prov, revision, created_us, updated_us) VALUES (?, ?, ?, ?, ?, ?, ?)"
+SQL_UPDATE_RECORD = (
+    "UPDATE records SET fields = ?, prov = ?, revision = ?, updated_us = ? WHERE domain = ? AND key = ?"
+)
+SQL_ENQUEUE_COALESCING = (
+    "INSERT INTO outbox (route, target, domain, key, change_seq, revision, coalescing, state, attempts, "
+    "next_attempt_us, first_us, updated_us) VALUES (?, ?, ?, ?, ?, ?, 1, ?, 0, ?, ?, ?) "
+    "ON CONFLICT (route, domain, key) WHERE state = 'pending' AND coalescing = 1 DO UPDATE SET "
+    "change_seq = excluded.change_seq, revision = excluded.revision, updated_us = excluded.updated_us"
+)
+SQL_ENQUEUE_EVENT = (
+    "INSERT INTO outbox (route, target, domain, key, change_seq, revision, coalescing, state, attempts, "
+    "next_attempt_us, first_us, updated_us) VALUES (?, ?, ?, ?, ?, ?, 0, ?, 0, ?, ?, ?)"
+)
+SQL_OPEN_EXCEPTION = (
+    "INSERT INTO exceptions (kind, state, domain, key, system, change_id, route, reason, detail, "
+    "created_us, updated_us) VALUES (?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+SQL_COUNT = (
+    "INSERT INTO outcome_counts (system, domain, outcome, n) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (system, domain, outcome) DO UPDATE SET n = outcome_counts.n + excluded.n"
+)
+
+
+class SqlWriteTx:
+    """The statements of one ingest transaction (see `store.base.WriteTx`)."""
+
+    def __init__(self, store: SqlStore, cur: Any) -> None:
+        self.store = store
+        self.cur = cur
+
+    def lock_keys(self, keys: Sequence[str]) -> None:
+        self.store._lock_keys(self.cur, keys)
+
+    def seen(self, system: str, change_ids: Sequence[str]) -> dict[str, SeenChange]:
+        found: dict[str, SeenChange] = {}
+        for chunk in _chunks(list(dict.fromkeys(change_ids))):
+            sql = self.store._in(SQL_SEEN, len(chunk))
+            for cid, outcome, reason, applied, received in self.store._fetch(self.cur, sql, [system, *chunk]):
+                found[cid] = SeenChange(cid, outcome, reason, loads(applied), received)
+        return found
+
+    def load_records(self, domain: str, keys: Sequence[str]) -> dict[str, RecordState]:
+        found: dict[str, RecordState] = {}
+        for chunk in _chunks(list(dict.fromkeys(keys))):
+            sql = self.store._in(SQL_LOAD, len(chunk))
+            for key, fields, prov, revision, updated in self.store._fetch(self.cur, sql, [domain, *chunk]):
+                found[key] = RecordState(domain, key, loads(fields), loads(prov), revision, updated, True)
+        return found
+
+    def next_seqs(self, n: int) -> list[int]:
+        return self.store._next_seqs(self.cur, n)
+
+    def append_changes(self, entries: Sequence[LogEntry]) -> None:
+        rows = [
+            (
+                e.seq,
+                e.system,
+                e.change_id,
+                e.domain,
+                e.key,
+                e.stamp,
+                e.received_us,
+                e.outcome,
+                e.reason,
+                dumps(e.payload),
+                None if e.applied is None else dumps(e.applied),
+                e.source,
+            )
+            for e in entries
+        ]
+        self.store._many(self.cur, SQL_APPEND, rows)
+
+    def save_records(self, records: Sequence[RecordState]) -> None:
+        inserts = [
+            (
+                r.domain,
+                r.key,
+                dumps(r.fields),
+                dumps(r.prov),
+                r.revision,
+                r.updated_us,
+                r.updated_us,
+            )
+            for r in records
+            if not r.exists
+        ]
+        updates = [
+            (dumps(r.fields), dumps(r.prov), r.revision, r.updated_us, r.domain, r.key)
+            for r in records
+            if r.exists
+        ]
+        if inserts:
+            self.store._many(self.cur, SQL_INSERT_RECORD, inserts)
+        if updates:
+            self.store._many(self.cur, SQL_UPDATE_RECORD, updates)
+        for r in records:
+            r.exists = True
+
+    def enqueue(self, deliveries: Sequence[NewDelivery]) -> None:
+        coalescing = [
+            (
+                d.route,
+                d.target,
+                d.domain,
+                d.key,
+                d.change_seq,
+                d.revision,
+                d.state,
+                d.at_us,
+                d.at_us,
+                d.at_us,
+            )
+            for d in deliveries
+            if d.coalescing and d.state == "pending"
+        ]
+        events = [
+            (
+                d.route,
+                d.target,
+                d.domain,
+                d.key,
+                d.change_seq,
+                d.revision,
+                d.state,
+                d.at_us,
+                d.at_us,
+                d.at_us,
+            )
+            for d in deliveries
+            if not (d.coalescing and d.state == "pending")
+        ]
+        if coalescing:
+            self.store._many(self.cur, SQL_ENQUEUE_COALESCING, coalescing)
+        if events:
+            self.store._many(self.cur, SQL_ENQUEUE_EVENT, events)
+
+    def open_exceptions(self, exceptions: Sequence[NewException], at_us: int) -> None:
+        rows = [
+            (
+                x.kind,
+                x.domain,
+                x.key,
+                x.system,
+                x.change_id,
+                x.route,
+                x.reason,
+                None if x.detail is None else dumps(x.detail),
+                at_us,
+                at_us,
+            )
+            for x in exceptions
+        ]
+        if rows:
+            self.store._many(self.cur, SQL_OPEN_EXCEPTION, rows)
+
+    def count_outcomes(self, counts: dict[tuple[str, str, str], int]) -> None:
+        rows = [(s, d, o, n) for (s, d, o), n in sorted(counts.items()) if n]
+        if rows:
+            self.store._many(self.cur, SQL_COUNT, rows)
+
+
+class SqlStore:
+    """Shared implementation of `store.base.Store`; subclasses supply the connection and dialect."""
+
+    dialect = "sql"
+    url: str
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.lock = threading.RLock()
+
+    # -- dialect hooks -------------------------------------------------------------------------
+    def _sql(self, sql: str) -> str:
+        return sql
+
+    def _in(self, template: str, n: int) -> str:
+        return self._sql(template.replace("{in}", ", ".join("?" * n)))
+
+    def _fetch(self, cur: Any, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        cur.execute(sql, params)
+        return cur.fetchall()
+
+    def _many(self, cur: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        cur.executemany(self._sql(sql), rows)
+
+    def _lock_keys(self, cur: Any, keys: Sequence[str]) -> None:
+        """Serialize writers of the same keys (a no-op where the store has one writer at a time)."""
+
+    def _next_seqs(self, cur: Any, n: int) -> list[int]:
+        raise NotImplementedError
+
+    def _begin_write(self, cur: Any) -> None:
+        raise NotImplementedError
+
+    def _cursor(self) -> Any:
+        return self.conn.cursor()
+
+    # -- transactions -------------------------------------------------------------------------
+    @contextmanager
+    def write(self) -> Iterator[SqlWriteTx]:
+        with self.lock:
+            cur = self._cursor()
+            self._begin_write(cur)
+            try:
+                yield SqlWriteTx(self, cur)
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            else:
+                cur.execute("COMMIT")
+            finally:
+                cur.close()
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.lock:
+            cur = self._cursor()
+            try:
+                return self._fetch(cur, self._sql(sql), params)
+            finally:
+                cur.close()
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        with self.lock:
+            cur = self._cursor()
+            try:
+                cur.execute(self._sql(sql), params)
+            finally:
+                cur.close()
+
+    # -- reads --------------------------------------------------------------------------------
+    def get_record(self, domain: str, key: str) -> RecordState | None:
+        rows = self._query(
+            "SELECT fields, prov, revision, updated_us FROM records WHERE domain = ? AND key = ?",
+            (domain, key),
+        )
+        if not rows:
+            return None
+        fields, prov, revision, updated = rows[0]
+        return RecordState(domain, key, loads(fields), loads(prov), revision, updated, True)
+
+    def record_log(
+        self, domain: str, key: str, *, until_us: int | None = None, applied_only: bool = False
+    ) -> list[LogEntry]:
+        sql = f"SELECT {_LOG_COLUMNS} FROM changes WHERE domain = ? AND key = ?"
+        params: list[Any] = [domain, key]
+        if until_us is not None:
+            sql += " AND received_us <= ?"
+            params.append(until_us)
+        if applied_only:
+            sql += " AND outcome = 'applied'"
+        return [_log_entry(row) for row in self._query(sql + " ORDER BY seq", params)]
+
+    def get_change(self, system: str, change_id: str) -> LogEntry | None:
+        rows = self._query(
+            f"SELECT {_LOG_COLUMNS} FROM changes WHERE system = ? AND change_id = ?",
+            (system, change_id),
+        )
+        return _log_entry(rows[0]) if rows else None
+
+    def iter_records(self, domain: str, *, prefix: str = "", batch: int = 1000) -> Iterator[RecordState]:
+        """Every record of a domain (whose key starts with `prefix`), in key order, a page at a time."""
+        bound, op = prefix, ">="
+        while True:
+            rows = self._query(
+                f"SELECT key, fields, prov, revision, updated_us FROM records WHERE domain = ? AND key {op} ? "
+                "ORDER BY key LIMIT ?",
+                (domain, bound, batch),
+            )
+            for key, fields, prov, revision, updated in rows:
+                if not key.startswith(prefix):
+                    return
+                yield RecordState(domain, key, loads(fields), loads(prov), revision, updated, True)
+            if len(rows) < batch:
+                return
+            bound, op = rows[-1][0], ">"
+
+    def count_records(self, domain: str | None = None) -> int:
+        if domain is None:
+            return int(self._query("SELECT count(*) FROM records")[0][0])
+        return int(self._query("SELECT count(*) FROM records WHERE domain = ?", (domain,))[0][0])
+
+    def outcome_counts(self) -> dict[tuple[str, str, str], int]:
+        rows = self._query("SELECT system, domain, outcome, n FROM outcome_counts")
+        return {(s, d, o): int(n) for s, d, o, n in rows}
+
+    def count_changes(self) -> dict[str, int]:
+        """The change log's entries by outcome (duplicates are counted in `outcome_counts` only)."""
+        return {o: int(n) for o, n in self._query("SELECT outcome, count(*) FROM changes GROUP BY outcome")}
+
+    def list_exceptions(
+        self,
+        *,
+        state: str | None = "open",
+        kind: str | None = None,
+        limit: int = 100,
+        after_id: int = 0,
+    ) -> list[ExceptionRow]:
+        sql = f"SELECT {_EXC_COLUMNS} FROM exceptions WHERE id > ?"
+        params: list[Any] = [after_id]
+        if state is not None:
+            sql += " AND state = ?"
+            params.append(state)
+        if kind is not None:
+            sql += " AND kind = ?"
+            params.append(kind)
+        rows = self._query(sql + " ORDER BY id LIMIT ?", [*params, limit])
+        return [ExceptionRow(*row[:9], loads(row[9]), *row[10:]) for row in rows]
+
+    def list_outbox(
+        self, *, state: str | None = None, route: str | None = None, limit: int = 100
+    ) -> list[OutboxRow]:
+        sql = f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE 1 = 1"
+        params: list[Any] = []
+        if state is not None:
+            sql += " AND state = ?"
+            params.append(state)
+        if route is not None:
+            sql += " AND route = ?"
+            params.append(route)
+        rows = self._query(sql + " ORDER BY id LIMIT ?", [*params, limit])
+        return [OutboxRow(*row[:7], bool(row[7]), *row[8:]) for row in rows]
+
+    def get_checkpoint(self, name: str) -> str | None:
+        rows = self._query("SELECT position FROM checkpoints WHERE name = ?", (name,))
+        return rows[0][0] if rows else None
+
+    def set_checkpoint(self, name: str, position: str) -> None:
+        from ..domain.change import now_us
+
+        with self.write() as tx:
+            tx.cur.execute(
+                self._sql(
+                    "INSERT INTO checkpoints (name, position, updated_us) VALUES (?, ?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_us = excluded.updated_us"
+                ),
+                (name, position, now_us()),
+            )
+
+    def close(self) -> None:
+        with self.lock:
+            self.conn.close()
+
+
+def _log_entry(row: Sequence[Any]) -> LogEntry:
+    seq, system, cid, domain, key, stamp, received, outcome, reason, payload, applied, source = row
+    return LogEntry(
+        seq,
+        system,
+        cid,
+        domain,
+        key,
+        stamp,
+        received,
+        outcome,
+        reason,
+        loads(payload),
+        loads(applied),
+        source,
+    )
+
+
+def _chunks(items: list[str]) -> Iterator[list[str]]:
+    for i in range(0, len(items), CHUNK):
+        yield items[i : i + CHUNK]
