@@ -18,7 +18,7 @@ from .returns import Return
 from .shipment import Shipment
 from .tracking import TrackingEvent
 
-_ID = r"[A-Za-z0-9][A-Za-z0-9._\-/#:+]{0,99}"
+_ID = r"[A-Za-z0-9][A-Za-z0-9._\-#:+]{0,99}"
 
 
 @dataclass(frozen=True)

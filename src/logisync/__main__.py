@@ -1,0 +1,5 @@
+"""`python -m logisync` is the `logisync` command."""
+
+from .cli import main
+
+main()
