@@ -25,6 +25,8 @@ def load_syncmap(path: str | Path, env: Mapping[str, str] | None = None) -> Sync
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the sync map: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: the sync map is not UTF-8 text (byte {exc.start}: {exc.reason})") from exc
     return parse_syncmap(text, str(path), env=os.environ if env is None else env)
 
 
@@ -46,15 +48,32 @@ def parse_syncmap(text: str, filename: str = "<sync map>", env: Mapping[str, str
     try:
         syncmap = SyncMap.model_validate(data)
     except ValidationError as exc:
-        problems = [
-            _locate(filename, lines, tuple(err["loc"]), _message(err))
-            for err in exc.errors(include_url=False)
-        ]
-        raise ConfigError("\n".join(problems)) from None
+        problems = [_locate(filename, lines, loc, msg) for loc, msg in _problems(exc)]
+        raise ConfigError("\n".join(dict.fromkeys(problems))) from None
     problems = [_locate(filename, lines, p, msg) for p, msg in _cross_check(syncmap)]
     if problems:
         raise ConfigError("\n".join(problems))
     return syncmap
+
+
+OWNER_SHAPE = "expected a system name, or a mapping {system: NAME, on_conflict: reject|propose}"
+
+
+def _problems(exc: ValidationError) -> list[tuple[Path_, str]]:
+    """One problem per mistake: an owner rule is `str | OwnerRule`, so pydantic reports both
+    branches; keep the one that matches what was written (a mapping: the OwnerRule branch)."""
+    out: list[tuple[Path_, str]] = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        if len(loc) >= 3 and loc[0] == "owners" and loc[2] in ("str", "OwnerRule"):
+            if loc[2] == "str":
+                if not isinstance(err["input"], dict):
+                    out.append((loc[:2], OWNER_SHAPE))
+                continue
+            if len(loc) == 3:
+                continue  # not a mapping: reported once by the str branch above
+        out.append((loc, _message(err)))
+    return out
 
 
 def _message(err: Any) -> str:
@@ -99,12 +118,18 @@ def _apply_env_overrides(data: dict[str, Any], env: Mapping[str, str]) -> None:
         if not parts:
             continue
         target = data
-        for part in parts[:-1]:
-            target = target.setdefault(part, {})
+        for depth, part in enumerate(parts[:-1], start=1):
+            if target.get(part) is None:
+                target[part] = {}
+            target = target[part]
             if not isinstance(target, dict):
-                break
-        else:
+                where = ".".join(parts[:depth])
+                raise ConfigError(f"{name}: {where} is not a section, so it has no key {parts[depth]!r}")
+        try:
             target[parts[-1]] = yaml.safe_load(raw) if raw else raw
+        except yaml.YAMLError as exc:
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise ConfigError(f"{name}: the value is not valid YAML: {problem}") from None
 
 
 def _line_index(node: yaml.Node | None) -> dict[Path_, int]:
