@@ -1,0 +1,264 @@
+"""The sync map loader: located errors, env overrides, and nothing but ConfigError for bad input."""
+
+from __future__ import annotations
+
+import string
+import textwrap
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from logisync.config import load_syncmap, parse_syncmap
+from logisync.config.loader import OWNER_SHAPE
+from logisync.errors import ConfigError
+
+BASE = """\
+systems:
+  wms: {kind: wms}
+  erp: {kind: erp}
+owners:
+  product: erp
+  inventory.quantities: wms
+routes:
+  - {name: stock-to-erp, domain: inventory, to: erp}
+"""
+
+
+def problems(text: str, env: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_syncmap(textwrap.dedent(text), "hub.yaml", env=env or {})
+    return str(info.value).splitlines()
+
+
+def test_a_good_map_loads_with_defaults():
+    syncmap = parse_syncmap(BASE, "hub.yaml", env={})
+    assert syncmap.store == "sqlite:///logisync.db"
+    assert syncmap.api.port == 8400
+    assert syncmap.idempotency_window == 7 * 86400
+    assert syncmap.routes[0].cadence == "realtime"
+    assert syncmap.routes[0].mode == "live"
+
+
+def test_an_empty_file_is_an_empty_map():
+    assert parse_syncmap("", "hub.yaml", env={}).systems == {}
+
+
+def test_unknown_key_names_its_line_and_path():
+    text = """\
+    systems:
+      wms:
+        kind: wms
+        colour: blue
+    """
+    assert problems(text) == ["hub.yaml:4: systems.wms.colour: unknown key"]
+
+
+def test_every_problem_is_reported_at_once():
+    text = """\
+    systems:
+      wms: {kind: wms}
+    owners:
+      product: erp
+      inventory.colour: wms
+    routes:
+      - {name: a, domain: inventory, to: wms}
+      - {name: a, domain: inventory, to: shop}
+    """
+    assert problems(text) == [
+        "hub.yaml:4: owners.product: unknown system 'erp' (known: wms)",
+        "hub.yaml:5: owners.inventory.colour: owner of 'inventory.colour': inventory has no field or "
+        "field group 'colour' (known: allocated, counted_at, inbound, on_hand, quantities, reserved, uom)",
+        "hub.yaml:8: routes[1].name: duplicate route name 'a' (first at routes[0])",
+        "hub.yaml:8: routes[1].to: unknown system 'shop' (known: wms)",
+    ]
+
+
+def test_schema_errors_point_into_lists():
+    text = """\
+    systems:
+      wms: {kind: wms}
+    routes:
+      - name: a
+        domain: inventory
+        to: wms
+        sla: soon
+        cadence: "61 * * * *"
+    """
+    assert problems(text) == [
+        "hub.yaml:8: routes[0].cadence: cadence '61 * * * *' is neither 'realtime' nor a cron expression",
+        "hub.yaml:7: routes[0].sla: 'soon' is not a duration (write e.g. 30s, 5m, 2h, 3d)",
+    ]
+
+
+def test_unknown_domain_and_kind():
+    text = """\
+    systems:
+      wms: {kind: warehouse}
+    owners:
+      stock: wms
+    """
+    found = problems(text)
+    assert found[0].startswith("hub.yaml:2: systems.wms.kind: Input should be 'wms', 'erp'")
+    assert len(found) == 1  # the cross-checks run once the schema is right
+
+
+def test_owner_rule_of_the_wrong_shape_is_one_message():
+    assert problems("owners:\n  product: [erp]\n") == [f"hub.yaml:2: owners.product: {OWNER_SHAPE}"]
+    text = """\
+    systems: {erp: {kind: erp}}
+    owners:
+      product: {system: erp, on_conflict: maybe}
+    """
+    assert problems(text) == ["hub.yaml:3: owners.product.on_conflict: Input should be 'reject' or 'propose'"]
+
+
+def test_bad_yaml_names_the_line():
+    assert problems("systems:\n  wms: {kind: wms\nowners: {}\n") == [
+        "hub.yaml:3: not valid YAML: expected ',' or '}', but got ':'"
+    ]
+
+
+def test_a_list_at_the_top_is_not_a_map():
+    assert problems("- wms\n") == ["hub.yaml:1: the sync map must be a mapping (systems:, owners:, routes:)"]
+
+
+def test_load_reads_the_file_and_names_it(tmp_path):
+    path = tmp_path / "hub.yaml"
+    path.write_text(BASE + "owners: {return: nobody}\n")
+    with pytest.raises(ConfigError, match=r"hub\.yaml:9: owners.return: unknown system 'nobody'"):
+        load_syncmap(path, env={})
+
+
+def test_load_of_a_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match=r"missing\.yaml: cannot read the sync map: No such file"):
+        load_syncmap(tmp_path / "missing.yaml", env={})
+
+
+def test_load_of_a_directory(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read the sync map"):
+        load_syncmap(tmp_path, env={})
+
+
+def test_load_of_a_binary_file(tmp_path):
+    path = tmp_path / "hub.yaml"
+    path.write_bytes(b"\xff\xfe\x00systems")
+    with pytest.raises(ConfigError, match="not UTF-8 text"):
+        load_syncmap(path, env={})
+
+
+# -- environment overrides -----------------------------------------------------------------------
+
+
+def test_env_overrides_a_top_level_key():
+    syncmap = parse_syncmap(BASE, env={"LOGISYNC__STORE": "postgresql://pg@db/hub"})
+    assert syncmap.store == "postgresql://pg@db/hub"
+
+
+def test_env_values_are_read_as_yaml_and_sections_are_created():
+    env = {"LOGISYNC__API__PORT": "9000", "LOGISYNC__LIMITS__MAX_BATCH": "50"}
+    syncmap = parse_syncmap(BASE, env=env)
+    assert (syncmap.api.port, syncmap.limits.max_batch) == (9000, 50)
+
+
+def test_env_reaches_into_a_system():
+    syncmap = parse_syncmap(BASE, env={"LOGISYNC__SYSTEMS__WMS__URL": "https://wms.example"})
+    assert syncmap.systems["wms"].url == "https://wms.example"
+
+
+def test_env_fills_a_section_written_as_null():
+    assert parse_syncmap("api:\n", env={"LOGISYNC__API__PORT": "1"}).api.port == 1
+
+
+def test_other_variables_are_ignored():
+    syncmap = parse_syncmap(BASE, env={"LOGISYNC_STORE": "x", "STORE": "y", "LOGISYNC__": "z"})
+    assert syncmap.store == "sqlite:///logisync.db"
+
+
+def test_a_bad_env_value_is_checked_like_the_file():
+    found = problems(BASE, env={"LOGISYNC__API__PORT": "many"})
+    assert found == [
+        "hub.yaml:1: api.port: Input should be a valid integer, unable to parse string as an integer"
+    ]
+
+
+def test_env_value_that_is_not_yaml():
+    assert problems(BASE, env={"LOGISYNC__STORE": "{"}) == [
+        "LOGISYNC__STORE: the value is not valid YAML: expected the node content, but found '<stream end>'"
+    ]
+
+
+def test_env_key_under_a_scalar():
+    text = "store: sqlite:///hub.db\n" + BASE
+    assert problems(text, env={"LOGISYNC__STORE__PATH": "x"}) == [
+        "LOGISYNC__STORE__PATH: store is not a section, so it has no key 'path'"
+    ]
+    # when the file leaves it out, the override makes a section, which the schema then refuses
+    assert problems(BASE, env={"LOGISYNC__STORE__PATH": "x"}) == [
+        "hub.yaml:1: store: Input should be a valid string"
+    ]
+
+
+# -- properties: whatever the input, a ConfigError or a sync map, never another exception -----------
+
+names = st.text(alphabet=string.ascii_letters + string.digits + "._-@ ", max_size=30)
+owner_keys = st.one_of(
+    names,
+    st.builds(
+        lambda d, f: f"{d}.{f}",
+        st.sampled_from(["product", "inventory", "order", "shipment", "tracking", "return", "x"]),
+        st.sampled_from(["quantities", "on_hand", "lines", "fulfillment", "status", "pricing", "nope", ""]),
+    ),
+)
+owner_values = st.one_of(
+    st.sampled_from(["wms", "erp", "ghost"]),
+    st.fixed_dictionaries(
+        {"system": st.sampled_from(["wms", "erp", "ghost"])},
+        optional={"on_conflict": st.sampled_from(["reject", "propose", "maybe"]), "extra": st.just(1)},
+    ),
+    st.integers(),
+    st.none(),
+    st.lists(st.text(max_size=3), max_size=2),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(owner_keys, owner_values, max_size=6))
+def test_any_owner_rules_load_or_fail_with_config_error(owners):
+    text = yaml.safe_dump({"systems": {"wms": {"kind": "wms"}, "erp": {"kind": "erp"}}, "owners": owners})
+    try:
+        syncmap = parse_syncmap(text, "hub.yaml", env={})
+    except ConfigError as exc:
+        assert all(line.startswith("hub.yaml:") for line in str(exc).splitlines())
+    else:
+        assert set(syncmap.owners) == set(owners)
+
+
+env_names = st.lists(
+    st.sampled_from(["STORE", "API", "PORT", "HOST", "SYSTEMS", "WMS", "URL", "ROUTES", "LIMITS", "X", ""]),
+    min_size=1,
+    max_size=4,
+).map(lambda parts: "LOGISYNC__" + "__".join(parts))
+env_values = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(["9000", "{", "[1, 2]", "{a: 1}", "null", "''", "- x", ": :", "&a *a"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(env_names, env_values, max_size=4))
+def test_any_env_overrides_load_or_fail_with_config_error(env):
+    try:
+        parse_syncmap(BASE, "hub.yaml", env=env)
+    except ConfigError as exc:
+        assert str(exc)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=string.printable, max_size=120))
+def test_any_text_loads_or_fails_with_config_error(text):
+    try:
+        parse_syncmap(text, "hub.yaml", env={})
+    except ConfigError as exc:
+        assert str(exc).startswith("hub.yaml")
