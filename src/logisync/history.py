@@ -9,7 +9,7 @@ from .domain.catalog import CATALOG
 from .domain.change import from_us
 from .domain.kinds import Domain
 from .domain.record import RecordState
-from .store.base import LogEntry, Store
+from .store.base import Store
 
 
 @dataclass(frozen=True)
@@ -49,55 +49,53 @@ def explain(store: Store, domain: Domain | str, key: str) -> list[FieldStory] | 
     record = store.get_record(Domain(domain).value, key)
     if record is None:
         return None
+    seqs = [p["q"] for p in record.prov.values()] + [p["p"] for p in record.prov.values() if p["p"]]
+    log = store.get_changes(seqs)
     stories = []
-    cache: dict[tuple[str, str], LogEntry | None] = {}
     for name in sorted(record.fields):
         prov = record.prov[name]
-        replaced = None
-        if prov.get("pc") is not None:
-            ref = (prov["ps"], prov["pc"])
-            if ref not in cache:
-                cache[ref] = store.get_change(*ref)
-            entry = cache[ref]
-            replaced = entry.payload.get(name) if entry is not None else None
+        setter = log.get(prov["q"])
+        replaced = log.get(prov["p"]) if prov["p"] else None
         stories.append(
             FieldStory(
-                name,
-                record.fields[name],
-                prov["s"],
-                prov["c"],
-                prov["v"],
-                prov["t"],
-                replaced,
-                prov.get("ps"),
-                prov.get("pc"),
+                field=name,
+                value=record.fields[name],
+                system=prov["s"],
+                change_id=prov["c"],
+                stamp=prov["v"],
+                applied_us=setter.received_us if setter else 0,
+                replaced_value=replaced.payload.get(name) if replaced else None,
+                replaced_system=replaced.system if replaced else None,
+                replaced_change_id=replaced.change_id if replaced else None,
             )
         )
     return stories
 
 
-def view(record: RecordState) -> dict[str, Any]:
-    """A record as the API shows it: fields (with derived ones) and provenance with readable names."""
+def view(record: RecordState, store: Store | None = None) -> dict[str, Any]:
+    """A record as the API shows it: fields (with derived ones) and provenance with readable names.
+
+    With a store, each field's provenance also says when it was applied (read from the log).
+    """
     spec = CATALOG[Domain(record.domain)]
     fields = dict(record.fields)
     if spec.derive is not None:
         fields.update(spec.derive(record.fields))
+    log = store.get_changes([p["q"] for p in record.prov.values()]) if store is not None else {}
+    provenance = {}
+    for name, p in sorted(record.prov.items()):
+        entry: dict[str, Any] = {"system": p["s"], "change_id": p["c"], "stamp": p["v"], "log_seq": p["q"]}
+        setter = log.get(p["q"])
+        if setter is not None:
+            entry["applied_at"] = from_us(setter.received_us).isoformat()
+        provenance[name] = entry
     return {
         "domain": record.domain,
         "key": record.key,
         "revision": record.revision,
         "updated_at": from_us(record.updated_us).isoformat() if record.updated_us else None,
         "fields": fields,
-        "provenance": {
-            name: {
-                "system": p["s"],
-                "change_id": p["c"],
-                "stamp": p["v"],
-                "applied_at": from_us(p["t"]).isoformat(),
-                "replaced_change_id": p.get("pc"),
-            }
-            for name, p in sorted(record.prov.items())
-        },
+        "provenance": provenance,
     }
 
 
@@ -116,9 +114,8 @@ def state_at(store: Store, domain: Domain | str, key: str, at_us: int) -> Record
                 "s": e.system,
                 "c": e.change_id,
                 "v": e.stamp,
-                "t": e.received_us,
-                "ps": old["s"] if old else None,
-                "pc": old["c"] if old else None,
+                "q": e.seq,
+                "p": old["q"] if old else None,
             }
         record.revision += 1
         record.updated_us = e.received_us

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from typing_extensions import TypedDict
 
 from .inventory import Inventory, derive_inventory
 from .kinds import Domain
@@ -42,15 +44,24 @@ class DomainSpec:
             return None
         return f"key {key!r} is not a valid {self.domain.value} key (expected like {self.key_example!r})"
 
+    @cached_property
+    def patch(self) -> TypeAdapter[Any]:
+        """A validator for partial updates: the model's fields, all optional, unknown ones refused."""
+        return _patch_adapter(self.model)
+
+    @cached_property
+    def derived(self) -> frozenset[str]:
+        return frozenset(getattr(self.model, "DERIVED", ()))
+
     def validate_fields(self, fields: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
         """Validate a partial update; return (normalised JSON-ready fields, None) or (None, reason)."""
         if not fields:
             return None, "the change has no fields"
         try:
-            parsed = self.model.model_validate(fields)
+            parsed = self.patch.validate_python(fields)
         except ValidationError as exc:
             return None, describe_validation_error(exc)
-        return parsed.model_dump(mode="json", include=set(fields)), None
+        return self.patch.dump_python(parsed, mode="json"), None
 
     def owner_scopes(self) -> dict[str, tuple[str, ...]]:
         """Every name an owner rule may use in this domain: groups first, then single fields."""
@@ -58,6 +69,21 @@ class DomainSpec:
         for name in self.model.model_fields:
             scopes.setdefault(name, (name,))
         return scopes
+
+
+def _patch_adapter(model: type[BaseModel]) -> TypeAdapter[Any]:
+    """The model's fields (with their constraints) as a TypedDict where every key is optional.
+
+    Validating a dict against this is several times faster than building the model and dumping
+    the set fields, which matters on the ingest path.
+    """
+    annotations: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        annotations[name] = Annotated[annotation, *info.metadata] if info.metadata else annotation
+    patch = TypedDict(f"{model.__name__}Patch", annotations, total=False)  # type: ignore[misc]
+    patch.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
+    return TypeAdapter(patch)
 
 
 def describe_validation_error(exc: ValidationError) -> str:

@@ -1,10 +1,10 @@
 """Golden records and the field-by-field merge that keeps the newest value of every field.
 
 Every field carries its provenance, stored compactly as a dict per field:
-`s` the system that set it, `c` the change id, `v` the change's order stamp (version or event
-time), `t` when the hub applied it (µs since the epoch), and `ps`/`pc` the system and change
-whose value it replaced (None for the first value). The replaced value itself is read back
-from the change log when someone asks (`explain`), so records stay small.
+`s` the system that set it, `c` its change id, `v` the change's order stamp (version or event
+time), `q` the change's position in the change log, and `p` the log position of the change whose
+value it replaced (None for the first value). When it was applied and what it replaced are read
+back from the change log when someone asks (`explain`), so records stay small.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class RecordState:
     revision: int = 0
     updated_us: int = 0
     exists: bool = False  # already stored (vs created in this transaction)
+    last_seq: int | None = None  # the newest change log entry for this record
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ def merge(
     stamp: int,
     fields: dict[str, Any],
     at_us: int,
+    seq: int = 0,
 ) -> MergeResult:
     """Take each field whose (stamp, change id) is newer than the stored one; skip the others.
 
@@ -57,14 +59,7 @@ def merge(
         if old is not None and (old["v"], old["c"]) >= (stamp, change_id):
             stale.append(name)
             continue
-        prov[name] = {
-            "s": system,
-            "c": change_id,
-            "v": stamp,
-            "t": at_us,
-            "ps": old["s"] if old else None,
-            "pc": old["c"] if old else None,
-        }
+        prov[name] = {"s": system, "c": change_id, "v": stamp, "q": seq, "p": old["q"] if old else None}
         values[name] = value
         applied.append(name)
     if applied:

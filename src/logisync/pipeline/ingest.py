@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from ..config.model import SyncMap
 from ..config.ownership import Ownership, Scopes
@@ -15,14 +14,7 @@ from ..store.base import LogEntry, NewDelivery, NewException, SeenChange, Store
 from .routing import Router
 from .verdicts import Verdict, authorize, validate
 
-
-@dataclass(slots=True)
-class _Pending:
-    """A change that passed the checks, waiting for its turn in the transaction."""
-
-    index: int
-    change: Change
-    verdict: Verdict
+APPLIED, DUPLICATE, STALE = OutcomeKind.applied, OutcomeKind.duplicate, OutcomeKind.stale
 
 
 class Pipeline:
@@ -40,63 +32,56 @@ class Pipeline:
         self.router = Router(syncmap.routes)
 
     def ingest(self, system: str, changes: Sequence[Change], *, source: str | None = None) -> list[Outcome]:
+        """Run one batch through validate → dedupe → authorize → order → apply → log → enqueue."""
         received = now_us()
         verdicts = [self._check(system, c) for c in changes]
-        lock_keys = [f"r:{c.domain.value}/{c.key}" for c in changes] + [f"i:{system}/{c.id}" for c in changes]
         with self.store.write() as tx:
-            tx.lock_keys(lock_keys)
+            tx.lock_keys(
+                [f"r:{c.domain.value}/{c.key}" for c in changes] + [f"i:{system}/{c.id}" for c in changes]
+            )
             seen = tx.seen(system, [c.id for c in changes])
-            outcomes: list[Outcome | None] = [None] * len(changes)
+            outcomes: list[Outcome] = []
+            todo: list[tuple[Change, Verdict, Outcome]] = []
             first: dict[str, Outcome] = {}
-            todo: list[_Pending] = []
-            for i, change in enumerate(changes):
+            wanted: dict[str, set[str]] = {}
+            for change, verdict in zip(changes, verdicts, strict=True):
                 prior = seen.get(change.id)
                 if prior is not None:
-                    outcomes[i] = _duplicate(change.id, prior)
+                    outcomes.append(_duplicate(change.id, prior))
                 elif change.id in first:
-                    outcomes[i] = Outcome(
-                        change.id,
-                        OutcomeKind.duplicate,
-                        "repeated in the same batch",
-                        original=first[change.id],
+                    outcomes.append(
+                        Outcome(change.id, DUPLICATE, "repeated in the same batch", original=first[change.id])
                     )
                 else:
-                    first[change.id] = placeholder = Outcome(change.id, OutcomeKind.applied)
-                    outcomes[i] = placeholder
-                    todo.append(_Pending(i, change, verdicts[i]))
-
-            by_domain: dict[str, set[str]] = {}
-            for p in todo:
-                if p.verdict.fields is not None:
-                    by_domain.setdefault(p.change.domain.value, set()).add(p.change.key)
+                    outcome = first[change.id] = Outcome(change.id, APPLIED, received_us=received)
+                    outcomes.append(outcome)
+                    todo.append((change, verdict, outcome))
+                    wanted.setdefault(change.domain.value, set()).add(change.key)
             records: dict[tuple[str, str], RecordState] = {}
-            for domain, keys in by_domain.items():
+            for domain, keys in wanted.items():
                 for key, rec in tx.load_records(domain, sorted(keys)).items():
                     records[(domain, key)] = rec
 
-            seqs = tx.next_seqs(len(todo))
             log: list[LogEntry] = []
             deliveries: list[NewDelivery] = []
             exceptions: list[NewException] = []
             touched: dict[tuple[str, str], RecordState] = {}
-            for p, seq in zip(todo, seqs, strict=True):
-                change, verdict = p.change, p.verdict
+            targets = self.router.targets
+            for (change, verdict, outcome), seq in zip(todo, tx.next_seqs(len(todo)), strict=True):
                 domain = change.domain.value
                 stamp = change.order_stamp(received)
-                outcome = outcomes[p.index]
-                assert outcome is not None
+                fields = verdict.fields
                 applied: list[str] | None = None
-                if verdict.fields is None:
+                rk = (domain, change.key)
+                rec = records.get(rk)
+                if fields is None:
                     outcome.outcome = verdict.outcome or OutcomeKind.rejected
                     outcome.reason = verdict.reason
                     exc = verdict.exception(change, system)
                     if exc is not None:
                         exceptions.append(exc)
-                    payload = change.fields
+                    fields = change.fields
                 else:
-                    payload = verdict.fields
-                    rk = (domain, change.key)
-                    rec = records.get(rk)
                     if rec is None:
                         rec = records[rk] = RecordState(domain, change.key)
                     result = merge(
@@ -104,37 +89,33 @@ class Pipeline:
                         system=system,
                         change_id=change.id,
                         stamp=stamp,
-                        fields=payload,
+                        fields=fields,
                         at_us=received,
+                        seq=seq,
                     )
                     applied = result.applied
-                    if result.applied:
-                        touched[rk] = rec
+                    if applied:
                         if result.stale:
                             outcome.reason = describe_stale(rec, result.stale, stamp)
                     elif change.domain.is_event:
                         outcome.reason = "event kept in the history; the record already holds newer values"
                     else:
-                        outcome.outcome = OutcomeKind.stale
+                        outcome.outcome = STALE
                         outcome.reason = describe_stale(rec, result.stale, stamp)
-                    if outcome.outcome is OutcomeKind.applied:
+                        applied = None
+                    if outcome.outcome is APPLIED:
                         outcome.applied_fields = applied
                         coalescing = not change.domain.is_event
-                        for route in self.router.targets(change.domain, change.key, system):
+                        for route in targets(change.domain, change.key, system):
                             deliveries.append(
                                 NewDelivery(
-                                    route.name,
-                                    route.to,
-                                    domain,
-                                    change.key,
-                                    seq,
-                                    rec.revision,
-                                    coalescing,
-                                    "pending",
-                                    received,
+                                    route.name, domain, change.key, seq, coalescing, "pending", received
                                 )
                             )
-                outcome.received_us = received
+                prev_seq = None
+                if rec is not None:  # the record's history is a chain through the change log
+                    prev_seq, rec.last_seq = rec.last_seq, seq
+                    touched[rk] = rec
                 log.append(
                     LogEntry(
                         seq,
@@ -146,22 +127,23 @@ class Pipeline:
                         received,
                         outcome.outcome.value,
                         outcome.reason,
-                        payload,
+                        fields,
                         applied,
                         source,
+                        prev_seq,
                     )
                 )
 
-            counts: Counter[tuple[str, str, str]] = Counter()
-            for change, outcome in zip(changes, outcomes, strict=True):
-                assert outcome is not None
-                counts[(system, change.domain.value, outcome.outcome.value)] += 1
+            counts: Counter[tuple[str, str, str]] = Counter(
+                (system, change.domain.value, outcome.outcome.value)
+                for change, outcome in zip(changes, outcomes, strict=True)
+            )
             tx.append_changes(log)
             tx.save_records(list(touched.values()))
             tx.enqueue(deliveries)
             tx.open_exceptions(exceptions, received)
             tx.count_outcomes(dict(counts))
-        return [o for o in outcomes if o is not None]
+        return outcomes
 
     def _check(self, system: str, change: Change) -> Verdict:
         verdict = validate(change)
@@ -174,9 +156,4 @@ def _duplicate(change_id: str, prior: SeenChange) -> Outcome:
     original = Outcome(
         change_id, OutcomeKind(prior.outcome), prior.reason, prior.applied, None, prior.received_us
     )
-    return Outcome(
-        change_id,
-        OutcomeKind.duplicate,
-        "this id was received before; nothing was done",
-        original=original,
-    )
+    return Outcome(change_id, DUPLICATE, "this id was received before; nothing was done", original=original)

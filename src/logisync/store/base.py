@@ -26,6 +26,7 @@ class LogEntry:
     payload: dict[str, Any]
     applied: list[str] | None
     source: str | None = None
+    prev_seq: int | None = None  # the previous entry for the same record
 
 
 @dataclass(slots=True)
@@ -41,16 +42,18 @@ class SeenChange:
 
 @dataclass(slots=True)
 class NewDelivery:
-    """An outbox row to enqueue: state domains coalesce to one pending row per (route, key)."""
+    """An outbox row to enqueue, one per (route, applied change).
+
+    Rows of state domains are `coalescing`: when the dispatcher leases a route's pending rows it
+    sends only the latest revision of each key and marks the older rows `coalesced`.
+    """
 
     route: str
-    target: str
     domain: str
     key: str
     change_seq: int
-    revision: int
     coalescing: bool
-    state: str  # pending, or shadowed for a route in shadow mode
+    state: str  # pending
     at_us: int
 
 
@@ -87,11 +90,9 @@ class ExceptionRow:
 class OutboxRow:
     id: int
     route: str
-    target: str
     domain: str
     key: str
     change_seq: int
-    revision: int
     coalescing: bool
     state: str
     attempts: int
@@ -127,6 +128,7 @@ class Store(Protocol):
         self, domain: str, key: str, *, until_us: int | None = None, applied_only: bool = False
     ) -> list[LogEntry]: ...
     def get_change(self, system: str, change_id: str) -> LogEntry | None: ...
+    def get_changes(self, seqs: Sequence[int]) -> dict[int, LogEntry]: ...
     def iter_records(self, domain: str, *, prefix: str = "", batch: int = 1000) -> Iterator[RecordState]: ...
     def count_records(self, domain: str | None = None) -> int: ...
     def outcome_counts(self) -> dict[tuple[str, str, str], int]: ...

@@ -27,33 +27,39 @@ def loads(text: str | bytes | None) -> Any:
     return None if text is None else orjson.loads(text)
 
 
-_LOG_COLUMNS = (
-    "seq, system, change_id, domain, key, stamp, received_us, outcome, reason, payload, applied, source"
-)
+_LOG_COLUMNS = "seq, system, change_id, domain, key, stamp, received_us, outcome, reason, payload, applied, source, prev_seq"
 _EXC_COLUMNS = (
     "id, kind, state, domain, key, system, change_id, route, reason, detail, assignee, created_us, updated_us"
 )
 _OUTBOX_COLUMNS = (
-    "id, route, target, domain, key, change_seq, revision, coalescing, state, attempts, "
-    "next_attempt_us, first_us, updated_us, last_error"
+    "id, route, domain, key, change_seq, coalescing, state, attempts, next_attempt_us, first_us, updated_us, "
+    "last_error"
 )
 
-SQL_SEEN = "SELECT change_id, outcome, reason, applied, received_us FROM changes WHERE system = ? AND change_id IN ({in})"
-SQL_LOAD = "SELECT key, fields, prov, revision, updated_us FROM records WHERE domain = ? AND key IN ({in})"
-SQL_APPEND = f"INSERT INTO changes ({_LOG_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-SQL_INSERT_RECORD = "INSERT INTO records (domain, key, fields, prov, revision, created_us, updated_us) VALUES (?, ?, ?, ?, ?, ?, ?)"
-SQL_UPDATE_RECORD = (
-    "UPDATE records SET fields = ?, prov = ?, revision = ?, updated_us = ? WHERE domain = ? AND key = ?"
+SQL_SEEN = (
+    "SELECT change_id, outcome, reason, applied, received_us, payload FROM changes "
+    "WHERE system = ? AND change_id IN ({in})"
 )
-SQL_ENQUEUE_COALESCING = (
-    "INSERT INTO outbox (route, target, domain, key, change_seq, revision, coalescing, state, attempts, "
-    "next_attempt_us, first_us, updated_us) VALUES (?, ?, ?, ?, ?, ?, 1, ?, 0, ?, ?, ?) "
-    "ON CONFLICT (route, domain, key) WHERE state = 'pending' AND coalescing = 1 DO UPDATE SET "
-    "change_seq = excluded.change_seq, revision = excluded.revision, updated_us = excluded.updated_us"
+SQL_LOAD = (
+    "SELECT key, fields, prov, revision, updated_us, last_seq FROM records WHERE domain = ? AND key IN ({in})"
 )
-SQL_ENQUEUE_EVENT = (
-    "INSERT INTO outbox (route, target, domain, key, change_seq, revision, coalescing, state, attempts, "
-    "next_attempt_us, first_us, updated_us) VALUES (?, ?, ?, ?, ?, ?, 0, ?, 0, ?, ?, ?)"
+SQL_APPEND = f"INSERT INTO changes ({_LOG_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+SQL_INSERT_RECORD = (
+    "INSERT INTO records (domain, key, fields, prov, revision, created_us, updated_us, last_seq) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+SQL_UPDATE_RECORD = "UPDATE records SET fields = ?, prov = ?, revision = ?, updated_us = ?, last_seq = ? WHERE domain = ? AND key = ?"
+# A record's history: the chain of change log entries from its newest back to its first.
+SQL_CHAIN = (
+    "WITH RECURSIVE chain(seq) AS ("
+    " SELECT last_seq FROM records WHERE domain = ? AND key = ?"
+    " UNION ALL SELECT changes.prev_seq FROM changes JOIN chain ON changes.seq = chain.seq"
+    " WHERE changes.prev_seq IS NOT NULL"
+    f") SELECT {_LOG_COLUMNS} FROM changes WHERE seq IN (SELECT seq FROM chain)"
+)
+SQL_ENQUEUE = (
+    "INSERT INTO outbox (route, domain, key, change_seq, coalescing, state, attempts, next_attempt_us, "
+    "first_us, updated_us) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)"
 )
 SQL_OPEN_EXCEPTION = (
     "INSERT INTO exceptions (kind, state, domain, key, system, change_id, route, reason, detail, "
@@ -79,16 +85,26 @@ class SqlWriteTx:
         found: dict[str, SeenChange] = {}
         for chunk in _chunks(list(dict.fromkeys(change_ids))):
             sql = self.store._in(SQL_SEEN, len(chunk))
-            for cid, outcome, reason, applied, received in self.store._fetch(self.cur, sql, [system, *chunk]):
-                found[cid] = SeenChange(cid, outcome, reason, loads(applied), received)
+            for cid, outcome, reason, applied, received, payload in self.store._fetch(
+                self.cur, sql, [system, *chunk]
+            ):
+                if applied is not None:
+                    applied_fields = loads(applied)
+                else:
+                    applied_fields = list(loads(payload)) if outcome == "applied" else None
+                found[cid] = SeenChange(cid, outcome, reason, applied_fields, received)
         return found
 
     def load_records(self, domain: str, keys: Sequence[str]) -> dict[str, RecordState]:
         found: dict[str, RecordState] = {}
         for chunk in _chunks(list(dict.fromkeys(keys))):
             sql = self.store._in(SQL_LOAD, len(chunk))
-            for key, fields, prov, revision, updated in self.store._fetch(self.cur, sql, [domain, *chunk]):
-                found[key] = RecordState(domain, key, loads(fields), loads(prov), revision, updated, True)
+            for key, fields, prov, revision, updated, last in self.store._fetch(
+                self.cur, sql, [domain, *chunk]
+            ):
+                found[key] = RecordState(
+                    domain, key, loads(fields), loads(prov), revision, updated, True, last
+                )
         return found
 
     def next_seqs(self, n: int) -> list[int]:
@@ -107,8 +123,9 @@ class SqlWriteTx:
                 e.outcome,
                 e.reason,
                 dumps(e.payload),
-                None if e.applied is None else dumps(e.applied),
+                _applied_column(e),
                 e.source,
+                e.prev_seq,
             )
             for e in entries
         ]
@@ -124,12 +141,13 @@ class SqlWriteTx:
                 r.revision,
                 r.updated_us,
                 r.updated_us,
+                r.last_seq,
             )
             for r in records
             if not r.exists
         ]
         updates = [
-            (dumps(r.fields), dumps(r.prov), r.revision, r.updated_us, r.domain, r.key)
+            (dumps(r.fields), dumps(r.prov), r.revision, r.updated_us, r.last_seq, r.domain, r.key)
             for r in records
             if r.exists
         ]
@@ -141,42 +159,12 @@ class SqlWriteTx:
             r.exists = True
 
     def enqueue(self, deliveries: Sequence[NewDelivery]) -> None:
-        coalescing = [
-            (
-                d.route,
-                d.target,
-                d.domain,
-                d.key,
-                d.change_seq,
-                d.revision,
-                d.state,
-                d.at_us,
-                d.at_us,
-                d.at_us,
-            )
+        rows = [
+            (d.route, d.domain, d.key, d.change_seq, int(d.coalescing), d.state, d.at_us, d.at_us, d.at_us)
             for d in deliveries
-            if d.coalescing and d.state == "pending"
         ]
-        events = [
-            (
-                d.route,
-                d.target,
-                d.domain,
-                d.key,
-                d.change_seq,
-                d.revision,
-                d.state,
-                d.at_us,
-                d.at_us,
-                d.at_us,
-            )
-            for d in deliveries
-            if not (d.coalescing and d.state == "pending")
-        ]
-        if coalescing:
-            self.store._many(self.cur, SQL_ENQUEUE_COALESCING, coalescing)
-        if events:
-            self.store._many(self.cur, SQL_ENQUEUE_EVENT, events)
+        if rows:
+            self.store._many(self.cur, SQL_ENQUEUE, rows)
 
     def open_exceptions(self, exceptions: Sequence[NewException], at_us: int) -> None:
         rows = [
@@ -263,6 +251,15 @@ class SqlStore:
             finally:
                 cur.close()
 
+    def _query_raw(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Like `_query`, for SQL already in this dialect."""
+        with self.lock:
+            cur = self._cursor()
+            try:
+                return self._fetch(cur, sql, params)
+            finally:
+                cur.close()
+
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         with self.lock:
             cur = self._cursor()
@@ -274,18 +271,19 @@ class SqlStore:
     # -- reads --------------------------------------------------------------------------------
     def get_record(self, domain: str, key: str) -> RecordState | None:
         rows = self._query(
-            "SELECT fields, prov, revision, updated_us FROM records WHERE domain = ? AND key = ?",
+            "SELECT fields, prov, revision, updated_us, last_seq FROM records WHERE domain = ? AND key = ?",
             (domain, key),
         )
         if not rows:
             return None
-        fields, prov, revision, updated = rows[0]
-        return RecordState(domain, key, loads(fields), loads(prov), revision, updated, True)
+        fields, prov, revision, updated, last = rows[0]
+        return RecordState(domain, key, loads(fields), loads(prov), revision, updated, True, last)
 
     def record_log(
         self, domain: str, key: str, *, until_us: int | None = None, applied_only: bool = False
     ) -> list[LogEntry]:
-        sql = f"SELECT {_LOG_COLUMNS} FROM changes WHERE domain = ? AND key = ?"
+        """A record's history, oldest first: every change received since the record was created."""
+        sql = SQL_CHAIN
         params: list[Any] = [domain, key]
         if until_us is not None:
             sql += " AND received_us <= ?"
@@ -293,6 +291,17 @@ class SqlStore:
         if applied_only:
             sql += " AND outcome = 'applied'"
         return [_log_entry(row) for row in self._query(sql + " ORDER BY seq", params)]
+
+    def get_changes(self, seqs: Sequence[int]) -> dict[int, LogEntry]:
+        """Change log entries by position (provenance points at them)."""
+        found: dict[int, LogEntry] = {}
+        wanted = sorted(set(seqs))
+        for i in range(0, len(wanted), CHUNK):
+            chunk = wanted[i : i + CHUNK]
+            sql = self._in(f"SELECT {_LOG_COLUMNS} FROM changes WHERE seq IN ({{in}})", len(chunk))
+            for row in self._query_raw(sql, chunk):
+                found[row[0]] = _log_entry(row)
+        return found
 
     def get_change(self, system: str, change_id: str) -> LogEntry | None:
         rows = self._query(
@@ -306,14 +315,14 @@ class SqlStore:
         bound, op = prefix, ">="
         while True:
             rows = self._query(
-                f"SELECT key, fields, prov, revision, updated_us FROM records WHERE domain = ? AND key {op} ? "
+                f"SELECT key, fields, prov, revision, updated_us, last_seq FROM records WHERE domain = ? AND key {op} ? "
                 "ORDER BY key LIMIT ?",
                 (domain, bound, batch),
             )
-            for key, fields, prov, revision, updated in rows:
+            for key, fields, prov, revision, updated, last in rows:
                 if not key.startswith(prefix):
                     return
-                yield RecordState(domain, key, loads(fields), loads(prov), revision, updated, True)
+                yield RecordState(domain, key, loads(fields), loads(prov), revision, updated, True, last)
             if len(rows) < batch:
                 return
             bound, op = rows[-1][0], ">"
@@ -362,7 +371,7 @@ class SqlStore:
             sql += " AND route = ?"
             params.append(route)
         rows = self._query(sql + " ORDER BY id LIMIT ?", [*params, limit])
-        return [OutboxRow(*row[:7], bool(row[7]), *row[8:]) for row in rows]
+        return [OutboxRow(*row[:5], bool(row[5]), *row[6:]) for row in rows]
 
     def get_checkpoint(self, name: str) -> str | None:
         rows = self._query("SELECT position FROM checkpoints WHERE name = ?", (name,))
@@ -385,21 +394,22 @@ class SqlStore:
             self.conn.close()
 
 
+def _applied_column(e: LogEntry) -> str | None:
+    """The `applied` column: NULL when not applied at all, or when every received field was."""
+    if e.applied is None or len(e.applied) == len(e.payload):
+        return None
+    return dumps(e.applied)
+
+
 def _log_entry(row: Sequence[Any]) -> LogEntry:
-    seq, system, cid, domain, key, stamp, received, outcome, reason, payload, applied, source = row
+    seq, system, cid, domain, key, stamp, received, outcome, reason, payload, applied, source, prev = row
+    fields = loads(payload)
+    if applied is not None:
+        applied_fields = loads(applied)
+    else:
+        applied_fields = list(fields) if outcome == "applied" else None
     return LogEntry(
-        seq,
-        system,
-        cid,
-        domain,
-        key,
-        stamp,
-        received,
-        outcome,
-        reason,
-        loads(payload),
-        loads(applied),
-        source,
+        seq, system, cid, domain, key, stamp, received, outcome, reason, fields, applied_fields, source, prev
     )
 
 

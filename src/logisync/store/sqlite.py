@@ -65,8 +65,8 @@ class SqliteStore(SqlStore):
 
     def _next_seqs(self, cur: Any, n: int) -> list[int]:
         if not self._seq:
-            cur.execute("SELECT coalesce(max(seq), 0) FROM changes")
-            self._seq = cur.fetchone()[0]
+            cur.execute("SELECT max(seq) FROM changes")  # bare max(): SQLite reads it off the b-tree
+            self._seq = cur.fetchone()[0] or 0
         start = self._seq + 1
         self._seq += n
         return list(range(start, start + n))
@@ -80,23 +80,12 @@ class SqliteStore(SqlStore):
             applied = {row[0] for row in self.conn.execute("SELECT version FROM schema_migrations")}
             done = []
             for m in pending("sqlite", applied):
-                self.conn.execute("BEGIN IMMEDIATE")
+                record = f"INSERT INTO schema_migrations VALUES ({m.version}, '{m.name}', {now_us()});"
                 try:
-                    for statement in _statements(m.sql):
-                        self.conn.execute(statement)
-                    self.conn.execute(
-                        "INSERT INTO schema_migrations VALUES (?, ?, ?)",
-                        (m.version, m.name, now_us()),
-                    )
+                    self.conn.executescript(f"BEGIN IMMEDIATE;\n{m.sql}\n;{record}\nCOMMIT;")
                 except BaseException:
-                    self.conn.execute("ROLLBACK")
+                    if self.conn.in_transaction:
+                        self.conn.execute("ROLLBACK")
                     raise
-                self.conn.execute("COMMIT")
                 done.append(f"{m.version:04d}_{m.name}")
             return done
-
-
-def _statements(script: str) -> list[str]:
-    """Split a migration file into statements (they hold no semicolons inside literals)."""
-    lines = [line for line in script.splitlines() if not line.lstrip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

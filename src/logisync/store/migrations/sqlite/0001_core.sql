@@ -7,6 +7,7 @@ CREATE TABLE records (
     fields      TEXT    NOT NULL,  -- JSON object: field -> value
     prov        TEXT    NOT NULL,  -- JSON object: field -> provenance (see domain/record.py)
     revision    INTEGER NOT NULL,
+    last_seq    INTEGER,           -- the newest change log entry for this key: its history runs back from here
     created_us  INTEGER NOT NULL,
     updated_us  INTEGER NOT NULL,
     PRIMARY KEY (domain, key)
@@ -23,11 +24,11 @@ CREATE TABLE changes (
     outcome      TEXT    NOT NULL,
     reason       TEXT,
     payload      TEXT    NOT NULL,  -- JSON object: the fields as received
-    applied      TEXT,              -- JSON list: the fields taken into the record
-    source       TEXT               -- where it came from: api, a file and line, a connector
+    applied      TEXT,              -- JSON list of the fields taken in; NULL: all (if applied) or none
+    source       TEXT,              -- where it came from: api, a file and line, a connector
+    prev_seq     INTEGER            -- the previous entry for the same record (its history, newest first)
 );
 CREATE UNIQUE INDEX changes_idempotency ON changes (system, change_id);
-CREATE INDEX changes_record ON changes (domain, key, seq);
 
 CREATE TABLE outcome_counts (
     system   TEXT    NOT NULL,
@@ -37,24 +38,23 @@ CREATE TABLE outcome_counts (
     PRIMARY KEY (system, domain, outcome)
 ) WITHOUT ROWID;
 
-CREATE TABLE outbox (
+CREATE TABLE outbox (  -- one row per (route, applied change)
     id              INTEGER PRIMARY KEY,
     route           TEXT    NOT NULL,
-    target          TEXT    NOT NULL,
     domain          TEXT    NOT NULL,
     key             TEXT    NOT NULL,
     change_seq      INTEGER NOT NULL,
-    revision        INTEGER NOT NULL,
-    coalescing      INTEGER NOT NULL,  -- 1 for state domains: one pending row per key
-    state           TEXT    NOT NULL,  -- pending, in_flight, delivered, dead, shadowed
+    coalescing      INTEGER NOT NULL,  -- 1 for state domains: the dispatcher sends only a key's latest
+    state           TEXT    NOT NULL,  -- pending, in_flight, delivered, coalesced, dead, shadowed
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_us INTEGER NOT NULL,
     first_us        INTEGER NOT NULL,  -- when the oldest change this row carries was accepted
     updated_us      INTEGER NOT NULL,
     last_error      TEXT
 );
-CREATE UNIQUE INDEX outbox_coalesce ON outbox (route, domain, key) WHERE state = 'pending' AND coalescing = 1;
-CREATE INDEX outbox_due ON outbox (state, route, next_attempt_us);
+-- The outbox is append-only at ingest (cheap sequential inserts); a state domain's burst of
+-- changes to one key is coalesced when the dispatcher leases it: one call carries the latest.
+CREATE INDEX outbox_route ON outbox (route, state, id);
 
 CREATE TABLE exceptions (
     id          INTEGER PRIMARY KEY,
