@@ -18,11 +18,29 @@ app = typer.Typer(
 ConfigOption = typer.Option(
     Path("logisync.yaml"), "--config", "-c", help="the sync map file", envvar="LOGISYNC_CONFIG"
 )
+StoreOption = typer.Option(
+    None, "--store", help="store URL (sqlite:///FILE.db or postgresql://...), overriding the sync map's"
+)
+JsonOption = typer.Option(False, "--json", help="print JSON instead of a table")
 
 
 def _fail(exc: LogisyncError) -> typer.Exit:
     typer.secho(str(exc), err=True, fg=typer.colors.RED)
     return typer.Exit(code=2)
+
+
+@app.command()
+def check(
+    file: Path | None = typer.Argument(None, help="the sync map to check (default: --config)"),
+    config: Path = ConfigOption,
+) -> None:
+    """Check a sync map; show its systems, the ownership matrix and the routes. Exit 2 if it is wrong."""
+    from .console.connect import syncmap_or_exit
+    from .console.output import out
+    from .console.syncmap_view import show_syncmap
+
+    path = file or config
+    show_syncmap(out(), syncmap_or_exit(path), str(path))
 
 
 @app.command()
@@ -40,6 +58,158 @@ def serve(
         run_server(syncmap, host=host, port=port, store_url=store)
     except LogisyncError as exc:
         raise _fail(exc) from None
+
+
+@app.command()
+def ingest(
+    file: Path = typer.Argument(..., help="an NDJSON file: one change per line", dir_okay=False),
+    system: str = typer.Option(..., "--system", "-s", help="the system the changes come from"),
+    config: Path = ConfigOption,
+    store: str | None = StoreOption,
+    batch: int = typer.Option(1000, "--batch", min=1, max=100_000, help="changes per store transaction"),
+) -> None:
+    """Ingest changes from an NDJSON file, with a progress bar and a summary of outcomes.
+
+    Every line ends in one outcome (applied, duplicate, stale, rejected, quarantined) or is
+    reported as malformed with its line number. Exit 1 if any line was malformed.
+    """
+    from rich.text import Text
+
+    from .console.connect import is_store_fault, opened, syncmap_or_exit
+    from .console.ingest_run import IngestRun, IngestStopped
+    from .console.output import err, fail, out
+    from .pipeline import Pipeline
+
+    syncmap = syncmap_or_exit(config)
+    if system not in syncmap.systems:
+        known = ", ".join(syncmap.systems) or "none defined"
+        raise fail(f"unknown system {system!r} (known in {config}: {known})")
+    if not file.is_file():
+        raise fail(f"{file}: no such file")
+    with opened(store or syncmap.store) as hub:
+        run = IngestRun(
+            Pipeline(hub, syncmap),
+            system,
+            file,
+            batch=batch,
+            max_line=syncmap.limits.max_body_bytes,
+            console=err(),
+        )
+        try:
+            report = run.run()
+        except IngestStopped as stop:
+            if not is_store_fault(stop.cause):
+                raise stop.cause from None
+            out().print(Text(f"{file} (stopped)"), stop.report.table())
+            raise fail(
+                f"{file}:{stop.first_line}: stopped: {stop.cause}\n"
+                f"lines up to {stop.report.committed_through} are committed; the rest are not. "
+                "Running the same file again is safe: ids already seen come back as duplicates."
+            ) from None
+        except KeyboardInterrupt:
+            raise fail(
+                f"interrupted: lines up to {run.report.committed_through} are committed; "
+                "running the file again is safe.",
+                code=130,
+            ) from None
+    console = out()
+    console.print(Text(str(file)), report.table())
+    rate = report.lines / report.seconds if report.seconds else 0
+    blank = f", {report.blank} blank lines skipped" if report.blank else ""
+    console.print(f"{report.lines} lines in {report.seconds:.2f}s ({rate:,.0f}/s){blank}", style="dim")
+    if not report.balanced:  # pragma: no cover - would be a bug in the pipeline
+        raise fail("the outcome counts do not add up to the lines read: please report this")
+    if report.counts["malformed"]:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def explain(
+    domain: str = typer.Argument(..., help="product, location, inventory, order, shipment, tracking, return"),
+    key: str = typer.Argument(..., help="the record key, e.g. SKU-1@DC1 for inventory"),
+    config: Path = ConfigOption,
+    store: str | None = StoreOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Explain every field of a record: its value, which system set it, by which change, when,
+    and what it replaced. Exit 1 if there is no such record, 2 for a bad domain or key."""
+    from .console.connect import opened, store_url
+    from .console.output import dumps, fail, out
+    from .console.records import domain_spec, explain_json, explain_table
+    from .history import explain as explain_record
+
+    spec = domain_spec(domain, key)
+    if isinstance(spec, str):
+        raise fail(spec)
+    with opened(store_url(config, store), must_exist=True) as hub:
+        record = hub.get_record(spec.domain.value, key)
+        stories = explain_record(hub, spec.domain, key) if record is not None else None
+    if record is None or stories is None:
+        raise fail(f"no {spec.domain.value} record {key!r}", code=1)
+    if as_json:
+        typer.echo(dumps(explain_json(record, stories)))
+    else:
+        out().print(explain_table(record, stories))
+
+
+@app.command()
+def history(
+    domain: str = typer.Argument(..., help="the record's domain"),
+    key: str = typer.Argument(..., help="the record key"),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="show the record as it stood then: an ISO time, or a duration ago (10m, 2h)"
+    ),
+    config: Path = ConfigOption,
+    store: str | None = StoreOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Every change received for a record with its outcome, or (--as-of) the record at a past time."""
+    from . import history as records
+    from .console.connect import opened, store_url
+    from .console.output import dumps, fail, out, when
+    from .console.records import domain_spec, history_table, parse_moment, state_json, state_table
+
+    spec = domain_spec(domain, key)
+    if isinstance(spec, str):
+        raise fail(spec)
+    at = parse_moment(as_of) if as_of is not None else None
+    if isinstance(at, str):
+        raise fail(at)
+    name = spec.domain.value
+    with opened(store_url(config, store), must_exist=True) as hub:
+        if at is None:
+            entries = hub.record_log(name, key)
+            if not entries:
+                raise fail(f"no changes received for {name} {key!r}", code=1)
+            if as_json:
+                typer.echo(dumps(records.history(hub, name, key)))
+            else:
+                out().print(history_table(name, key, entries))
+            return
+        state = records.state_at(hub, name, key, at)
+        if state is None:
+            raise fail(f"{name} {key!r} did not exist yet at {when(at)}", code=1)
+        if as_json:
+            typer.echo(dumps(state_json(state, at, hub)))
+        else:
+            out().print(state_table(state, at, hub))
+
+
+@app.command()
+def status(config: Path = ConfigOption, store: str | None = StoreOption, as_json: bool = JsonOption) -> None:
+    """What the hub has received (outcomes), open exceptions by kind, and the outbox by route."""
+    from .console.connect import opened, store_url
+    from .console.output import dumps, out
+    from .console.status import gather, tables
+
+    with opened(store_url(config, store), must_exist=True) as hub:
+        figures = gather(hub)
+    if as_json:
+        typer.echo(dumps(figures))
+        return
+    console = out()
+    for table in tables(figures):
+        console.print(table)
 
 
 def main() -> None:

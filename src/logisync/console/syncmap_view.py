@@ -1,0 +1,169 @@
+"""`logisync check`: a sync map shown as three tables: systems, the ownership matrix, routes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ..config import SyncMap
+from ..config.model import AuthConfig, RouteFilter
+from ..config.ownership import OwnerEntry, Ownership, Scopes
+from ..domain.catalog import CATALOG
+from ..domain.kinds import Domain
+from .connect import shown
+from .output import NONE, seconds, value
+
+POLICY_STYLE = {"reject": "red", "propose": "yellow"}
+
+
+def show_syncmap(console: Console, syncmap: SyncMap, filename: str) -> None:
+    ownership = Ownership(syncmap)
+    console.print(
+        f"[green]✓[/] {filename}: {len(syncmap.systems)} systems, "
+        f"{len(syncmap.owners)} owner rules, {len(syncmap.routes)} routes"
+    )
+    api = syncmap.api
+    admin = Text.assemble(" · admin key ", _env(api.admin)) if api.admin else Text(" · no admin key")
+    console.print(
+        Text.assemble(f"store {shown(syncmap.store)} · API on {api.host}:{api.port}", admin),
+        highlight=False,
+    )
+    console.print(systems_table(syncmap, Scopes(syncmap, ownership)))
+    console.print(ownership_table(syncmap, ownership))
+    console.print(routes_table(syncmap))
+
+
+def systems_table(syncmap: SyncMap, scopes: Scopes) -> Table:
+    table = Table(title="systems", title_justify="left", caption="* default scopes", caption_justify="left")
+    for column in ("system", "kind", "connector", "auth (env var)", "writes", "reads"):
+        table.add_column(column)
+    for name, system in syncmap.systems.items():
+        auth = _env(system.auth) if system.auth else Text("none", style="dim")
+        if system.signing is not None:
+            auth.append(f"\nsigning ({system.signing.scheme}): ")
+            auth.append_text(_env_name(system.signing.secret_env))
+        table.add_row(
+            name,
+            system.kind.value,
+            system.connector,
+            auth,
+            _scope(scopes.writes[name], default=system.writes is None),
+            _scope(scopes.reads[name], default=system.reads is None),
+        )
+    return table
+
+
+def ownership_table(syncmap: SyncMap, ownership: Ownership) -> Table:
+    """Rows are domains, columns systems; a cell names the fields or groups the system owns."""
+    systems = list(syncmap.systems)
+    table = Table(title="ownership (most specific rule wins)", title_justify="left", show_lines=True)
+    table.add_column("domain", style="bold")
+    for name in systems:
+        table.add_column(name)
+    table.add_column("no owner", style="dim")
+    for domain in Domain:
+        cells: dict[str, list[Text]] = {name: [] for name in systems}
+        unowned: list[str] = []
+        for entry, won in _rules(domain, ownership):
+            if entry is None:
+                unowned = won
+                continue
+            cell = cells.setdefault(entry.rule.system, [])
+            cell.append(Text.assemble(_describe(domain, entry, won), " ", _policy(entry)))
+        table.add_row(
+            domain.value,
+            *(Text("\n").join(cells[name]) if cells[name] else Text(NONE, style="dim") for name in systems),
+            _list(unowned, all_fields=domain),
+        )
+    return table
+
+
+def routes_table(syncmap: SyncMap) -> Table:
+    table = Table(title="routes", title_justify="left")
+    columns = ["route", "domain", "to", "cadence", "filter", "transform", "mode", "SLA"]
+    with_format = any(r.format for r in syncmap.routes)
+    if with_format:
+        columns.insert(6, "format")
+    for column in columns:
+        table.add_column(column)
+    for r in syncmap.routes:
+        row = [
+            r.name,
+            r.domain.value,
+            r.to,
+            r.cadence,
+            _filter(r.filter),
+            value(r.transform, 40) if r.transform else NONE,
+            Text(r.mode, style="yellow" if r.mode == "shadow" else ""),
+            seconds(r.sla),
+        ]
+        if with_format:
+            row.insert(6, r.format or NONE)
+        table.add_row(*row)
+    if not syncmap.routes:
+        table.add_row(*(NONE for _ in columns))
+    return table
+
+
+def _rules(domain: Domain, ownership: Ownership) -> list[tuple[OwnerEntry | None, list[str]]]:
+    """Each owner rule of the domain with the fields it wins; `None` collects the unowned fields."""
+    won: dict[str | None, tuple[OwnerEntry | None, list[str]]] = {}
+    for name in sorted(CATALOG[domain].fields):
+        entry = ownership.owner_of(domain, name)
+        key = entry.source if entry else None
+        won.setdefault(key, (entry, []))[1].append(name)
+    return sorted(won.values(), key=lambda item: (item[0] is None, item[0].level if item[0] else 0))
+
+
+def _describe(domain: Domain, entry: OwnerEntry, won: list[str]) -> str:
+    """What a rule owns, as the sync map says it, minus what more specific rules took away."""
+    spec = CATALOG[domain]
+    _, _, scope = entry.source.partition(".")
+    if not scope:
+        return "all fields" if len(won) == len(spec.fields) else "all other fields"
+    if scope in spec.groups:
+        lost = [f for f in spec.groups[scope] if f not in won]
+        return scope + (f" (not {', '.join(lost)})" if lost else "")
+    return scope
+
+
+def _policy(entry: OwnerEntry) -> Text:
+    policy = entry.rule.on_conflict
+    return Text(f"[{policy}]", style=POLICY_STYLE[policy])
+
+
+def _list(fields: list[str], *, all_fields: Domain) -> str:
+    if not fields:
+        return NONE
+    if len(fields) == len(CATALOG[all_fields].fields):
+        return "all fields"
+    return ", ".join(fields)
+
+
+def _env(auth: AuthConfig | None) -> Text:
+    return _env_name(auth.api_key_env) if auth else Text("none", style="dim")
+
+
+def _env_name(name: str) -> Text:
+    """An environment variable's name and whether it is set; never its value."""
+    is_set = bool(os.environ.get(name))
+    return Text.assemble(name, " ", ("(set)", "green") if is_set else ("(not set)", "yellow"))
+
+
+def _scope(domains: Iterable[Domain], *, default: bool) -> Text:
+    names = sorted(d.value for d in domains)
+    text = Text("all" if len(names) == len(Domain) else ", ".join(names) or "none")
+    if default:
+        text.append(" *", style="dim")
+    return text
+
+
+def _filter(f: RouteFilter | None) -> str:
+    if f is None:
+        return "all"
+    parts = [f"{name}: {', '.join(values)}" for name, values in f.model_dump(exclude_none=True).items()]
+    return "; ".join(parts) or "all"
