@@ -17,11 +17,12 @@ import random
 import sqlite3
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import Timer, emit, peak_rss_mb, run_phase  # noqa: E402
+from common import Timer, emit, peak_rss_mb, run_phase
 
 SYNCMAP = """\
 store: sqlite:///{db}
@@ -75,16 +76,61 @@ def phase_pipeline(args: argparse.Namespace, db: str) -> dict:
     with Timer() as t:
         for batch in batches(stream(args.changes, args.keys), args.batch):
             changes = [
-                validate({"id": cid, "domain": "inventory", "key": key, "version": v, "fields": {"on_hand": q}})
+                validate(
+                    {"id": cid, "domain": "inventory", "key": key, "version": v, "fields": {"on_hand": q}}
+                )
                 for cid, key, v, q in batch
             ]
             for o in pipeline.ingest("wms", changes):
                 counts[o.outcome.value] = counts.get(o.outcome.value, 0) + 1
     store.close()
-    return {"seconds": t.seconds, "rate": args.changes / t.seconds, "peak_mb": peak_rss_mb(), "outcomes": counts}
+    return {
+        "seconds": t.seconds,
+        "rate": args.changes / t.seconds,
+        "peak_mb": peak_rss_mb(),
+        "outcomes": counts,
+    }
 
 
 def phase_raw(args: argparse.Namespace, db: str) -> dict:
+    """Bare `executemany` upserts of the golden-record rows the pipeline writes, nothing else.
+
+    The table is the store's own `records` table (same migration) and each row carries what the
+    pipeline stores for it: the fields and their provenance as JSON, revision, times, history head.
+    """
+    import orjson
+
+    from logisync.store.sqlite import PRAGMAS, SqliteStore
+
+    SqliteStore(f"sqlite:///{db}").migrate()  # the same schema, then a bare connection
+    conn = sqlite3.connect(db, isolation_level=None)
+    for name, value in PRAGMAS.items():
+        conn.execute(f"PRAGMA {name} = {value}")
+    sql = (
+        "INSERT INTO records (domain, key, fields, prov, revision, created_us, updated_us, last_seq) "
+        "VALUES ('inventory', ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (domain, key) DO UPDATE SET "
+        "fields = excluded.fields, prov = excluded.prov, revision = records.revision + 1, "
+        "updated_us = excluded.updated_us, last_seq = excluded.last_seq"
+    )
+    dumps = orjson.dumps
+    seq = 0
+    with Timer() as t:
+        for batch in batches(stream(args.changes, args.keys), args.batch):
+            now = time.time_ns() // 1000
+            rows = []
+            for cid, key, v, q in batch:
+                seq += 1
+                prov = {"on_hand": {"s": "wms", "c": cid, "v": v, "q": seq, "p": None}}
+                rows.append((key, dumps({"on_hand": q}).decode(), dumps(prov).decode(), v, now, now, seq))
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(sql, rows)
+            conn.execute("COMMIT")
+    conn.close()
+    return {"seconds": t.seconds, "rate": args.changes / t.seconds, "peak_mb": peak_rss_mb()}
+
+
+def phase_raw_minimal(args: argparse.Namespace, db: str) -> dict:
+    """Bare upserts of (key, fields) only: the floor of any store that keeps just the values."""
     from logisync.store.sqlite import PRAGMAS
 
     conn = sqlite3.connect(db, isolation_level=None)
@@ -108,28 +154,61 @@ def phase_raw(args: argparse.Namespace, db: str) -> dict:
     return {"seconds": t.seconds, "rate": args.changes / t.seconds, "peak_mb": peak_rss_mb()}
 
 
+def phase_http(args: argparse.Namespace, db: str) -> dict:
+    from http_load import post_changes
+
+    return post_changes(args, db)
+
+
+PHASES = {"pipeline": phase_pipeline, "raw": phase_raw, "raw-minimal": phase_raw_minimal, "http": phase_http}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--changes", type=int, default=1_000_000)
     parser.add_argument("--keys", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--http", type=int, default=200_000, help="changes to post over HTTP (0: skip)")
-    parser.add_argument("--phase", choices=["pipeline", "raw"], help=argparse.SUPPRESS)
+    parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
-        emit({"pipeline": phase_pipeline, "raw": phase_raw}[args.phase](args, args.db))
+        emit(PHASES[args.phase](args, args.db))
         return
 
     common = ["--changes", str(args.changes), "--keys", str(args.keys), "--batch", str(args.batch)]
+    here = Path(__file__)
     with tempfile.TemporaryDirectory() as tmp:
         print(f"{args.changes:,} inventory changes over {args.keys:,} positions, batches of {args.batch:,}")
-        raw = run_phase(Path(__file__), "raw", [*common, "--db", os.path.join(tmp, "raw.db")])
-        pipe = run_phase(Path(__file__), "pipeline", [*common, "--db", os.path.join(tmp, "hub.db")])
-    print(f"raw sqlite3 upserts   {raw['rate']:>10,.0f} changes/s  {raw['seconds']:7.1f} s  peak {raw['peak_mb']:6.0f} MB")
-    print(f"pipeline (SQLite)     {pipe['rate']:>10,.0f} changes/s  {pipe['seconds']:7.1f} s  peak {pipe['peak_mb']:6.0f} MB")
-    print(f"ratio pipeline / raw  {pipe['rate'] / raw['rate']:10.2f}   (target >= 0.40; peak memory target < 500 MB)")
-    print(f"outcomes              {pipe['outcomes']}")
+        minimal = run_phase(here, "raw-minimal", [*common, "--db", os.path.join(tmp, "minimal.db")])
+        raw = run_phase(here, "raw", [*common, "--db", os.path.join(tmp, "raw.db")])
+        pipe = run_phase(here, "pipeline", [*common, "--db", os.path.join(tmp, "hub.db")])
+        http = None
+        if args.http:
+            http_args = [
+                "--changes",
+                str(args.http),
+                "--keys",
+                str(args.keys),
+                "--db",
+                os.path.join(tmp, "http.db"),
+            ]
+            http = run_phase(here, "http", http_args)
+    line = "{:<34}{:>10,.0f} changes/s {:>7.1f} s  peak {:>5.0f} MB"
+    print(
+        line.format(
+            "raw upserts, (key, fields) only", minimal["rate"], minimal["seconds"], minimal["peak_mb"]
+        )
+    )
+    print(line.format("raw upserts, the same record rows", raw["rate"], raw["seconds"], raw["peak_mb"]))
+    print(line.format("pipeline (SQLite)", pipe["rate"], pipe["seconds"], pipe["peak_mb"]))
+    print(f"ratio pipeline / raw same rows    {pipe['rate'] / raw['rate']:10.2f}   (target >= 0.40)")
+    print(f"ratio pipeline / raw fields only  {pipe['rate'] / minimal['rate']:10.2f}")
+    print(f"pipeline peak memory              {pipe['peak_mb']:10.0f} MB (target < 500 MB)")
+    print(f"outcomes                          {pipe['outcomes']}")
+    if http is not None:
+        print(line.format("HTTP API, batches of 100", http["rate"], http["seconds"], http["peak_mb"]))
+        print(f"ratio HTTP / pipeline             {http['rate'] / pipe['rate']:10.2f}")
 
 
 if __name__ == "__main__":

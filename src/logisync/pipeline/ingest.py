@@ -134,15 +134,14 @@ class Pipeline:
                     )
                 )
 
-            counts: Counter[tuple[str, str, str]] = Counter(
-                (system, change.domain.value, outcome.outcome.value)
-                for change, outcome in zip(changes, outcomes, strict=True)
-            )
+            counts: Counter[tuple[str, str, str]] = Counter()
+            for change, outcome in zip(changes, outcomes, strict=True):
+                counts[(system, change.domain, outcome.outcome)] += 1
             tx.append_changes(log)
             tx.save_records(list(touched.values()))
             tx.enqueue(deliveries)
             tx.open_exceptions(exceptions, received)
-            tx.count_outcomes(dict(counts))
+            tx.count_outcomes({(s, d.value, o.value): n for (s, d, o), n in counts.items()})
         return outcomes
 
     def _check(self, system: str, change: Change) -> Verdict:

@@ -54,6 +54,11 @@ class Router:
 
     def targets(self, domain: Domain, key: str, origin: str) -> list[RouteConfig]:
         """Matching routes, except those back to the system the change came from (echo suppression)."""
+        matchers = self.by_domain.get(domain)
+        if not matchers:
+            return []
         return [
-            m.route for m in self.by_domain.get(domain, ()) if m.route.to != origin and m.matches(domain, key)
+            m.route
+            for m in matchers
+            if m.route.to != origin and (m.route.filter is None or _matches(m.route.filter, domain, key))
         ]

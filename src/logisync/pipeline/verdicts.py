@@ -42,10 +42,9 @@ def validate(change: Change) -> Verdict:
     """Schema: a well-formed key and fields that fit the domain's model (else quarantined)."""
     spec = CATALOG[change.domain]
     problem = spec.check_key(change.key)
-    if problem is None:
-        derived = set(getattr(spec.model, "DERIVED", ())) & change.fields.keys()
-        if derived:
-            problem = f"field {', '.join(sorted(derived))}: derived by the hub, cannot be written"
+    if problem is None and spec.derived and not spec.derived.isdisjoint(change.fields):
+        derived = sorted(spec.derived.intersection(change.fields))
+        problem = f"field {', '.join(derived)}: derived by the hub, cannot be written"
     if problem is None:
         fields, problem = spec.validate_fields(change.fields)
         if problem is None:
