@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import orjson
+
 from ingest import SYNCMAP, batches, stream
 
 KEY = "bench-wms-key-0123456789abcdef"
