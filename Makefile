@@ -19,9 +19,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## install into .venv and start the hub on an embedded SQLite store
 	$(BIN)/logisync serve --config $(CONFIG)
 
-test: $(STAMP)  ## install with test extras, lint, and run the whole test suite
+test: $(STAMP)  ## install with test extras, lint (ruff, mypy), and run the whole test suite
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy src
 	$(BIN)/pytest -q
 
 lint: $(STAMP)  ## ruff and mypy

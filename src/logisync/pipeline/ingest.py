@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from ..config.model import SyncMap
 from ..config.ownership import Ownership, Scopes
 from ..domain.change import Change, Outcome, now_us
-from ..domain.kinds import OutcomeKind
+from ..domain.kinds import Domain, OutcomeKind
 from ..domain.record import RecordState, describe_stale, merge
 from ..store.base import LogEntry, NewDelivery, NewException, SeenChange, Store
 from .routing import Router
@@ -59,8 +59,8 @@ class Pipeline:
                     wanted.setdefault(change.domain.value, set()).add(change.key)
             records: dict[tuple[str, str], RecordState] = {}
             for domain, keys in wanted.items():
-                for key, rec in tx.load_records(domain, sorted(keys)).items():
-                    records[(domain, key)] = rec
+                for key, loaded in tx.load_records(domain, sorted(keys)).items():
+                    records[(domain, key)] = loaded
 
             log: list[LogEntry] = []
             deliveries: list[NewDelivery] = []
@@ -73,7 +73,7 @@ class Pipeline:
                 fields = verdict.fields
                 applied: list[str] | None = None
                 rk = (domain, change.key)
-                rec = records.get(rk)
+                rec: RecordState | None = records.get(rk)
                 if fields is None:
                     outcome.outcome = verdict.outcome or OutcomeKind.rejected
                     outcome.reason = verdict.reason
@@ -134,7 +134,7 @@ class Pipeline:
                     )
                 )
 
-            counts: Counter[tuple[str, str, str]] = Counter()
+            counts: Counter[tuple[str, Domain, OutcomeKind]] = Counter()
             for change, outcome in zip(changes, outcomes, strict=True):
                 counts[(system, change.domain, outcome.outcome)] += 1
             tx.append_changes(log)

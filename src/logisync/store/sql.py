@@ -357,7 +357,7 @@ class SqlStore:
             sql += " AND kind = ?"
             params.append(kind)
         rows = self._query(sql + " ORDER BY id LIMIT ?", [*params, limit])
-        return [ExceptionRow(*row[:9], loads(row[9]), *row[10:]) for row in rows]
+        return [_exception_row(row) for row in rows]
 
     def list_outbox(
         self, *, state: str | None = None, route: str | None = None, limit: int = 100
@@ -371,7 +371,7 @@ class SqlStore:
             sql += " AND route = ?"
             params.append(route)
         rows = self._query(sql + " ORDER BY id LIMIT ?", [*params, limit])
-        return [OutboxRow(*row[:5], bool(row[5]), *row[6:]) for row in rows]
+        return [_outbox_row(row) for row in rows]
 
     def get_checkpoint(self, name: str) -> str | None:
         rows = self._query("SELECT position FROM checkpoints WHERE name = ?", (name,))
@@ -392,6 +392,20 @@ class SqlStore:
     def close(self) -> None:
         with self.lock:
             self.conn.close()
+
+
+def _exception_row(row: Sequence[Any]) -> ExceptionRow:
+    xid, kind, state, domain, key, system, cid, route, reason, detail, assignee, created, updated = row
+    return ExceptionRow(
+        xid, kind, state, domain, key, system, cid, route, reason, loads(detail), assignee, created, updated
+    )
+
+
+def _outbox_row(row: Sequence[Any]) -> OutboxRow:
+    oid, route, domain, key, seq, coalescing, state, attempts, next_us, first_us, updated, error = row
+    return OutboxRow(
+        oid, route, domain, key, seq, bool(coalescing), state, attempts, next_us, first_us, updated, error
+    )
 
 
 def _applied_column(e: LogEntry) -> str | None:
