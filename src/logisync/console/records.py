@@ -37,22 +37,24 @@ def explain_table(record: RecordState, stories: list[FieldStory]) -> Table:
         title=f"{record.domain} {record.key} · revision {record.revision} · updated {when(record.updated_us)}",
         title_justify="left",
     )
-    for column in ("field", "value", "system", "change", "stamp", "applied", "replaced", "replaced from"):
-        table.add_column(column)
+    table.add_column("field", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    table.add_column("system")
+    table.add_column("change", overflow="fold")
+    table.add_column("stamp", justify="right")
+    table.add_column("applied")
+    table.add_column("replaced", overflow="fold")
     for s in stories:
-        first = s.replaced_change_id is None
+        replaced = (
+            NONE
+            if s.replaced_change_id is None
+            else f"{value(s.replaced_value, 24)} from {s.replaced_system} / {s.replaced_change_id}"
+        )
         table.add_row(
-            s.field,
-            value(s.value),
-            s.system,
-            s.change_id,
-            str(s.stamp),
-            when(s.applied_us),
-            NONE if first else value(s.replaced_value, 24),
-            NONE if first else f"{s.replaced_system} / {s.replaced_change_id}",
+            s.field, value(s.value), s.system, s.change_id, str(s.stamp), when(s.applied_us), replaced
         )
     for name, v in derived(record).items():
-        table.add_row(name, value(v), "(derived)", NONE, NONE, NONE, NONE, NONE, style="dim")
+        table.add_row(name, value(v), "(derived)", NONE, NONE, NONE, NONE, style="dim")
     return table
 
 
@@ -69,8 +71,12 @@ def explain_json(record: RecordState, stories: list[FieldStory]) -> dict[str, An
 
 def history_table(domain: str, key: str, entries: list[LogEntry]) -> Table:
     table = Table(title=f"{domain} {key} · {len(entries)} changes, oldest first", title_justify="left")
-    for column in ("seq", "received", "system", "change", "stamp", "outcome", "fields", "reason"):
-        table.add_column(column)
+    table.add_column("seq", justify="right")
+    table.add_column("received", no_wrap=True)
+    for column in ("system", "change", "stamp", "outcome"):
+        table.add_column(column, overflow="fold")
+    table.add_column("fields", overflow="fold")
+    table.add_column("reason")
     for e in entries:
         applied = set(e.applied or ())
         names = ", ".join(n if n in applied else f"({n})" for n in e.payload)
