@@ -35,8 +35,9 @@ class PostgresStore(SqlStore):
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s")
 
-    def _in(self, template: str, n: int) -> str:
-        return self._sql(template.replace("{in}", ", ".join("?" * n)))
+    def _in(self, template: str, fixed: list[Any], items: Sequence[Any]) -> tuple[str, list[Any]]:
+        """One array parameter (`= ANY(%s)`): one plan whatever the list's length."""
+        return self._sql(template.replace("IN ({in})", "= ANY(?)")), [*fixed, list(items)]
 
     def _begin_write(self, cur: Any) -> None:
         cur.execute("BEGIN")

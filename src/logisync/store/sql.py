@@ -84,10 +84,8 @@ class SqlWriteTx:
     def seen(self, system: str, change_ids: Sequence[str]) -> dict[str, SeenChange]:
         found: dict[str, SeenChange] = {}
         for chunk in _chunks(list(dict.fromkeys(change_ids))):
-            sql = self.store._in(SQL_SEEN, len(chunk))
-            for cid, outcome, reason, applied, received, payload in self.store._fetch(
-                self.cur, sql, [system, *chunk]
-            ):
+            sql, params = self.store._in(SQL_SEEN, [system], chunk)
+            for cid, outcome, reason, applied, received, payload in self.store._fetch(self.cur, sql, params):
                 if applied is not None:
                     applied_fields = loads(applied)
                 else:
@@ -98,10 +96,8 @@ class SqlWriteTx:
     def load_records(self, domain: str, keys: Sequence[str]) -> dict[str, RecordState]:
         found: dict[str, RecordState] = {}
         for chunk in _chunks(list(dict.fromkeys(keys))):
-            sql = self.store._in(SQL_LOAD, len(chunk))
-            for key, fields, prov, revision, updated, last in self.store._fetch(
-                self.cur, sql, [domain, *chunk]
-            ):
+            sql, params = self.store._in(SQL_LOAD, [domain], chunk)
+            for key, fields, prov, revision, updated, last in self.store._fetch(self.cur, sql, params):
                 found[key] = RecordState(
                     domain, key, loads(fields), loads(prov), revision, updated, True, last
                 )
@@ -205,8 +201,9 @@ class SqlStore:
     def _sql(self, sql: str) -> str:
         return sql
 
-    def _in(self, template: str, n: int) -> str:
-        return self._sql(template.replace("{in}", ", ".join("?" * n)))
+    def _in(self, template: str, fixed: list[Any], items: Sequence[Any]) -> tuple[str, list[Any]]:
+        """`template` with its `IN ({in})` list bound to `items`, after the `fixed` parameters."""
+        return self._sql(template.replace("{in}", ", ".join("?" * len(items)))), [*fixed, *items]
 
     def _fetch(self, cur: Any, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         cur.execute(sql, params)
@@ -298,8 +295,8 @@ class SqlStore:
         wanted = sorted(set(seqs))
         for i in range(0, len(wanted), CHUNK):
             chunk = wanted[i : i + CHUNK]
-            sql = self._in(f"SELECT {_LOG_COLUMNS} FROM changes WHERE seq IN ({{in}})", len(chunk))
-            for row in self._query_raw(sql, chunk):
+            sql, params = self._in(f"SELECT {_LOG_COLUMNS} FROM changes WHERE seq IN ({{in}})", [], chunk)
+            for row in self._query_raw(sql, params):
                 found[row[0]] = _log_entry(row)
         return found
 

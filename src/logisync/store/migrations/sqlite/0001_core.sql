@@ -28,7 +28,8 @@ CREATE TABLE changes (
     source       TEXT,              -- where it came from: api, a file and line, a connector
     prev_seq     INTEGER            -- the previous entry for the same record (its history, newest first)
 );
-CREATE UNIQUE INDEX changes_idempotency ON changes (system, change_id);
+-- change_id leads, so a batch of ids is looked up by the index whatever the statistics say
+CREATE UNIQUE INDEX changes_idempotency ON changes (change_id, system);
 
 CREATE TABLE outcome_counts (
     system   TEXT    NOT NULL,
