@@ -29,7 +29,7 @@ class Change(BaseModel):
     domain: Domain
     key: RecordKey
     fields: dict[str, Any]
-    version: Annotated[int, Field(ge=0)] | None = None
+    version: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None  # fits a 64-bit column
     occurred_at: datetime | None = None
 
     def order_stamp(self, received_us: int) -> int:
