@@ -377,3 +377,12 @@ def test_ingest_of_a_version_too_big_for_the_store_is_an_outcome(sqlite_store, t
     result = ingest(sqlite_store.url, path)
     assert result.exit_code in (0, 1), result.output
     assert sum(summary(result.stdout).values()) == 2  # the one line, and the total
+
+
+def test_values_that_look_like_markup_are_printed_as_they_are(sqlite_store, tmp_path):
+    path = tmp_path / "[odd].ndjson"
+    path.write_text('{"id": "p1", "domain": "product", "key": "SKU-1", "fields": {"name": "[/x] [bold]"}}\n')
+    assert ingest(sqlite_store.url, path, system="erp").exit_code == 0
+    result = run("explain", "product", "SKU-1", "--store", sqlite_store.url)
+    assert result.exit_code == 0, result.output
+    assert "[/x] [bold]" in result.stdout

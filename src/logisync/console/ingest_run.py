@@ -91,12 +91,13 @@ class IngestRun:
         started = time.perf_counter()
         size = self.path.stat().st_size
         progress = Progress(
-            TextColumn("ingesting {task.fields[name]}"),
+            TextColumn("ingesting {task.fields[name]}", markup=False),
             BarColumn(),
             DownloadColumn(),
             TimeRemainingColumn(),
             console=self.console,
             transient=True,
+            disable=not self.console.is_terminal,
         )
         with self.path.open("rb") as stream, progress:
             task = progress.add_task("ingest", total=size, name=self.path.name)
@@ -149,7 +150,7 @@ class IngestRun:
         if self.report.shown[group] < self.show:
             self.report.shown[group] += 1
             label = "" if kind == MALFORMED else f"{kind}: "
-            self.console.print(f"{self.path}:{number}: {label}{problem}", style=style, markup=False)
+            self.console.print(f"{self.path}:{number}: {label}{problem}", style=style)
 
     def _total(self, group: str) -> int:
         if group == MALFORMED:

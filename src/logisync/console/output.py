@@ -14,18 +14,19 @@ NONE = "—"
 
 
 def out() -> Console:
-    """Where results go (stdout). Made per command so test runners can capture it."""
-    return Console(highlight=False, soft_wrap=False)
+    """Where results go (stdout). Made per command so test runners can capture it. Markup is off:
+    values from records and files are printed as they are, never read as Rich markup."""
+    return Console(highlight=False, soft_wrap=False, markup=False)
 
 
 def err() -> Console:
     """Where problems and progress go (stderr)."""
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Tell the user in red what is wrong; `raise fail(...)` ends the command with `code`."""
-    err().print(message, style="red", markup=False, highlight=False)
+    err().print(message, style="red")
     return typer.Exit(code=code)
 
 

@@ -23,8 +23,11 @@ POLICY_STYLE = {"reject": "red", "propose": "yellow"}
 def show_syncmap(console: Console, syncmap: SyncMap, filename: str) -> None:
     ownership = Ownership(syncmap)
     console.print(
-        f"[green]✓[/] {filename}: {len(syncmap.systems)} systems, "
-        f"{len(syncmap.owners)} owner rules, {len(syncmap.routes)} routes"
+        Text.assemble(
+            ("✓ ", "green"),
+            f"{filename}: {len(syncmap.systems)} systems, "
+            f"{len(syncmap.owners)} owner rules, {len(syncmap.routes)} routes",
+        )
     )
     api = syncmap.api
     admin = Text.assemble(" · admin key ", _env(api.admin)) if api.admin else Text(" · no admin key")
