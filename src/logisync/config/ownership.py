@@ -41,6 +41,7 @@ class Ownership:
 
     def __init__(self, syncmap: SyncMap) -> None:
         self._table: dict[tuple[Domain, str], OwnerEntry] = {}
+        self._others: dict[tuple[Domain, str], dict[str, OwnerEntry]] = {}  # fields others own, cached
         self.owned_domains: dict[str, set[Domain]] = {}
         for key, raw in syncmap.owners.items():
             parsed = parse_owner_key(key)
@@ -66,12 +67,16 @@ class Ownership:
 
     def conflicts(self, domain: Domain, system: str, fields: list[str]) -> list[tuple[str, OwnerEntry]]:
         """The fields of a change that another system owns."""
-        found = []
-        for name in fields:
-            entry = self._table.get((domain, name))
-            if entry is not None and entry.rule.system != system:
-                found.append((name, entry))
-        return found
+        others = self._others.get((domain, system))
+        if others is None:
+            others = self._others[(domain, system)] = {
+                name: entry
+                for (d, name), entry in self._table.items()
+                if d == domain and entry.rule.system != system
+            }
+        if not others:
+            return []
+        return [(name, others[name]) for name in fields if name in others]
 
     def matrix(self) -> dict[Domain, dict[str, list[str]]]:
         """domain -> system -> owned fields (for `logisync check`)."""

@@ -10,7 +10,7 @@ back from the change log when someone asks (`explain`), so records stay small.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 Provenance = dict[str, Any]
 
@@ -29,15 +29,13 @@ class RecordState:
     last_seq: int | None = None  # the newest change log entry for this record
 
 
-@dataclass(frozen=True)
-class MergeResult:
-    applied: list[str]
-    stale: list[str]
+class MergeResult(NamedTuple):
+    applied: list[str]  # the fields taken in
+    stale: list[str]  # the fields the record already holds newer values of
 
 
 def merge(
     record: RecordState,
-    *,
     system: str,
     change_id: str,
     stamp: int,

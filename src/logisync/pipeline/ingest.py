@@ -15,6 +15,7 @@ from .routing import Router
 from .verdicts import Verdict, authorize, validate
 
 APPLIED, DUPLICATE, STALE = OutcomeKind.applied, OutcomeKind.duplicate, OutcomeKind.stale
+_DOMAINS = {d: (d.value, d.is_event) for d in Domain}  # read once per change on the hot path
 
 
 class Pipeline:
@@ -36,9 +37,10 @@ class Pipeline:
         received = now_us()
         verdicts = [self._check(system, c) for c in changes]
         with self.store.write() as tx:
-            tx.lock_keys(
-                [f"r:{c.domain.value}/{c.key}" for c in changes] + [f"i:{system}/{c.id}" for c in changes]
-            )
+            if tx.locks_keys:  # stores with several writers serialize on the keys and ids in the batch
+                tx.lock_keys(
+                    [f"r:{c.domain.value}/{c.key}" for c in changes] + [f"i:{system}/{c.id}" for c in changes]
+                )
             seen = tx.seen(system, [c.id for c in changes])
             outcomes: list[Outcome] = []
             todo: list[tuple[Change, Verdict, Outcome]] = []
@@ -56,7 +58,7 @@ class Pipeline:
                     outcome = first[change.id] = Outcome(change.id, APPLIED, received_us=received)
                     outcomes.append(outcome)
                     todo.append((change, verdict, outcome))
-                    wanted.setdefault(change.domain.value, set()).add(change.key)
+                    wanted.setdefault(_DOMAINS[change.domain][0], set()).add(change.key)
             records: dict[tuple[str, str], RecordState] = {}
             for domain, keys in wanted.items():
                 for key, loaded in tx.load_records(domain, sorted(keys)).items():
@@ -68,7 +70,7 @@ class Pipeline:
             touched: dict[tuple[str, str], RecordState] = {}
             targets = self.router.targets
             for (change, verdict, outcome), seq in zip(todo, tx.next_seqs(len(todo)), strict=True):
-                domain = change.domain.value
+                domain, is_event = _DOMAINS[change.domain]
                 stamp = change.order_stamp(received)
                 fields = verdict.fields
                 applied: list[str] | None = None
@@ -97,7 +99,7 @@ class Pipeline:
                     if applied:
                         if result.stale:
                             outcome.reason = describe_stale(rec, result.stale, stamp)
-                    elif change.domain.is_event:
+                    elif is_event:
                         outcome.reason = "event kept in the history; the record already holds newer values"
                     else:
                         outcome.outcome = STALE
@@ -105,7 +107,7 @@ class Pipeline:
                         applied = None
                     if outcome.outcome is APPLIED:
                         outcome.applied_fields = applied
-                        coalescing = not change.domain.is_event
+                        coalescing = not is_event
                         for route in targets(change.domain, change.key, system):
                             deliveries.append(
                                 NewDelivery(

@@ -49,16 +49,17 @@ class Router:
 
     def __init__(self, routes: list[RouteConfig]) -> None:
         self.by_domain: dict[Domain, list[RouteMatcher]] = {}
+        self._candidates: dict[tuple[Domain, str], list[RouteConfig]] = {}
         for route in routes:
             self.by_domain.setdefault(route.domain, []).append(RouteMatcher(route))
 
     def targets(self, domain: Domain, key: str, origin: str) -> list[RouteConfig]:
         """Matching routes, except those back to the system the change came from (echo suppression)."""
-        matchers = self.by_domain.get(domain)
-        if not matchers:
-            return []
-        return [
-            m.route
-            for m in matchers
-            if m.route.to != origin and (m.route.filter is None or _matches(m.route.filter, domain, key))
-        ]
+        candidates = self._candidates.get((domain, origin))
+        if candidates is None:
+            candidates = self._candidates[(domain, origin)] = [
+                m.route for m in self.by_domain.get(domain, ()) if m.route.to != origin
+            ]
+        if not candidates:
+            return candidates
+        return [r for r in candidates if r.filter is None or _matches(r.filter, domain, key)]

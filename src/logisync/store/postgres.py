@@ -23,6 +23,7 @@ def _key_hash(key: str) -> int:
 
 class PostgresStore(SqlStore):
     dialect = "postgres"
+    concurrent_writers = True
 
     def __init__(self, url: str) -> None:
         try:

@@ -77,6 +77,7 @@ class SqlWriteTx:
     def __init__(self, store: SqlStore, cur: Any) -> None:
         self.store = store
         self.cur = cur
+        self.locks_keys = store.concurrent_writers
 
     def lock_keys(self, keys: Sequence[str]) -> None:
         self.store._lock_keys(self.cur, keys)
@@ -191,6 +192,7 @@ class SqlStore:
     """Shared implementation of `store.base.Store`; subclasses supply the connection and dialect."""
 
     dialect = "sql"
+    concurrent_writers = False  # several processes may write at once (PostgreSQL)
     url: str
 
     def __init__(self, conn: Any) -> None:
