@@ -339,6 +339,16 @@ class SqlStore:
         """The change log's entries by outcome (duplicates are counted in `outcome_counts` only)."""
         return {o: int(n) for o, n in self._query("SELECT outcome, count(*) FROM changes GROUP BY outcome")}
 
+    def count_exceptions(self) -> dict[tuple[str, str], int]:
+        """Exceptions by (kind, state)."""
+        rows = self._query("SELECT kind, state, count(*) FROM exceptions GROUP BY kind, state")
+        return {(kind, state): int(n) for kind, state, n in rows}
+
+    def count_outbox(self) -> dict[tuple[str, str], int]:
+        """Outbox rows by (route, state)."""
+        rows = self._query("SELECT route, state, count(*) FROM outbox GROUP BY route, state")
+        return {(route, state): int(n) for route, state, n in rows}
+
     def list_exceptions(
         self,
         *,
