@@ -1,0 +1,137 @@
+"""`POST /v1/changes`: a batch from one system, answered with its outcomes only after they are committed."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from ..config.model import Limits
+from ..domain.change import Change, Outcome, from_us
+from ..domain.kinds import OutcomeKind
+from ..pipeline import Pipeline
+from .auth import Caller, Keyring, authenticator, check_sender, check_write
+from .batch import check_media_type, parse_batch, read_body, unserializable
+from .problems import invalid, store_unavailable
+from .responses import json_response
+from .schemas import ChangesResult, Problem
+
+SOURCE = "api"  # what the change log says these changes came through
+_KINDS = tuple(k.value for k in OutcomeKind)
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ChangeBatch"}}},
+    }
+}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "description": description}
+    for status, description in {
+        401: "no API key, or an unknown one",
+        403: "the caller may not write a domain in the batch (nothing is applied)",
+        413: "the body or the batch is larger than the sync map's `limits`",
+        415: "the body is not declared as JSON",
+        422: "the body is not JSON or the batch is malformed; `errors` names each bad field",
+        503: "the store is busy or unreachable: retry the same request",
+    }.items()
+}
+
+
+class Ingestor:
+    """Runs the pipeline on one worker thread, off the event loop (the store serializes writes)."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self._executor: ThreadPoolExecutor | None = None
+
+    async def ingest(self, system: str, changes: list[Change]) -> list[Outcome]:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="logisync-ingest")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._run, system, changes)
+
+    def _run(self, system: str, changes: list[Change]) -> list[Outcome]:
+        return self.pipeline.ingest(system, changes, source=SOURCE)
+
+    def close(self) -> None:
+        """Wait for the batch in progress, if any, to commit; then stop the worker."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+
+def result(outcomes: list[Outcome]) -> dict[str, Any]:
+    """The response body: each outcome in `Outcome.as_dict`'s shape, and the count of each kind."""
+    counts = dict.fromkeys(_KINDS, 0)
+    times: dict[int, str] = {}
+    listed = []
+    for outcome in outcomes:
+        counts[outcome.outcome.value] += 1
+        listed.append(_outcome(outcome, times))
+    return {"outcomes": listed, "counts": counts}
+
+
+def _outcome(outcome: Outcome, times: dict[int, str]) -> dict[str, Any]:
+    """`outcome.as_dict()`, formatting each distinct time once (a batch shares one): 3x faster."""
+    out: dict[str, Any] = {"id": outcome.id, "outcome": outcome.outcome.value}
+    if outcome.reason is not None:
+        out["reason"] = outcome.reason
+    if outcome.applied_fields is not None:
+        out["applied_fields"] = outcome.applied_fields
+    if outcome.original is not None:
+        out["original"] = _outcome(outcome.original, times)
+    us = outcome.received_us
+    if us is not None:
+        when = times.get(us)
+        if when is None:
+            when = times[us] = from_us(us).isoformat()
+        out["received_at"] = when
+    return out
+
+
+def changes_router(keyring: Keyring, ingestor: Ingestor, limits: Limits) -> APIRouter:
+    router = APIRouter(tags=["changes"])
+    authenticate = authenticator(keyring)
+    scopes = ingestor.pipeline.scopes
+
+    @router.post(
+        "/v1/changes",
+        summary="Send a batch of changes",
+        response_model=ChangesResult,
+        responses=_ERRORS,
+        openapi_extra=_BODY,
+    )
+    async def post_changes(request: Request, caller: Caller = Depends(authenticate)) -> Response:
+        """Apply a batch of changes from the calling system (the one whose API key is sent).
+
+        The answer comes only after every outcome is committed: a 200 means the batch is durable.
+        Each change ends in exactly one outcome (`applied`, `duplicate`, `stale`, `rejected`,
+        `quarantined`); sending the same ids again is safe and returns `duplicate` with the first
+        outcome. A batch that is malformed, too large, or writes a domain outside the caller's
+        write scopes is refused whole, and nothing of it is applied.
+        """
+        check_sender(caller)
+        check_media_type(request)
+        body = await read_body(request, limits.max_body_bytes)
+        changes = parse_batch(body, limits.max_batch)
+        if not changes:
+            return json_response(result([]))
+        check_write(caller, [c.domain for c in changes], scopes)
+        try:
+            outcomes = await ingestor.ingest(caller.name, changes)
+        except orjson.JSONEncodeError:  # the transaction was rolled back
+            raise invalid(
+                "the batch holds values the store cannot keep; nothing was applied", unserializable(changes)
+            ) from None
+        except Exception as exc:
+            problem = store_unavailable(exc)
+            if problem is None:
+                raise
+            raise problem from None
+        return json_response(result(outcomes))
+
+    return router
