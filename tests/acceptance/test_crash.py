@@ -1,6 +1,6 @@
 """The crash test: `logisync serve` is SIGKILLed at random moments while a client sends batches over HTTP.
 
-The client resends every batch whose answer it did not get. At the end every acknowledged change
+Two senders resend every batch whose answer they did not get. At the end every acknowledged change
 is in the change log exactly once (applied, or stale where a newer version won), the outcome
 counters balance, and every record holds the value of its highest version. Set
 LOGISYNC_CRASH_SEED to replay a run; the seed is printed.
@@ -28,6 +28,7 @@ KILLS = 12  # while traffic flows; the issue asks for at least 10
 KEYS = [f"SKU-{i:02d}@DC1" for i in range(16)]
 BATCHES, BATCH = 600, 10  # planned; the client stops once the killer is done (and MIN_BATCHES are in)
 MIN_BATCHES = 100
+SENDERS = 2
 API_KEY = "crash-wms-key"
 SYNCMAP = """\
 store: sqlite:///{db}
@@ -86,30 +87,49 @@ class Hub:
 
 @dataclass
 class Client:
-    """Sends every batch until it is acknowledged; counts what it sent and what it was told."""
+    """SENDERS threads, each sending its share of the batches until every one is acknowledged.
+
+    Concurrent batches let the hub commit several in one transaction, as it does in production.
+    """
 
     hub: Hub
     attempts: int = 0
     sent: int = 0  # changes in every attempt, answered or not
     acked: int = 0  # changes in answered attempts
     outcomes: dict[str, dict] = field(default_factory=dict)  # id -> first answer for it
-    completed: int = 0  # batches acknowledged
+    completed: list[list[dict]] = field(default_factory=list)  # the batches acknowledged
+    in_flight: int = 0
     stop: threading.Event = field(default_factory=threading.Event)  # set when the killer is done
-    in_flight: threading.Event = field(default_factory=threading.Event)
     progress: threading.Condition = field(default_factory=threading.Condition)
     done: bool = False
+    errors: list[BaseException] = field(default_factory=list)
 
     def run(self, batches: list[list[dict]]) -> None:
+        senders = [
+            threading.Thread(target=self.sender, args=(batches[i::SENDERS],), name=f"sender-{i}")
+            for i in range(SENDERS)
+        ]
         try:
-            with httpx.Client(timeout=30) as http:
-                for batch in batches:
-                    if self.stop.is_set() and self.completed >= MIN_BATCHES:
-                        break
-                    self.send(http, batch)
+            for sender in senders:
+                sender.start()
+            for sender in senders:
+                sender.join()
         finally:
             with self.progress:
                 self.done = True
                 self.progress.notify_all()
+        if self.errors:
+            raise self.errors[0]
+
+    def sender(self, batches: list[list[dict]]) -> None:
+        try:
+            with httpx.Client(timeout=30) as http:
+                for batch in batches:
+                    if self.errors or (self.stop.is_set() and len(self.completed) >= MIN_BATCHES):
+                        return
+                    self.send(http, batch)
+        except BaseException as exc:
+            self.errors.append(exc)
 
     def send(self, http: httpx.Client, batch: list[dict]) -> None:
         """Send one batch until an answer comes back (the hub may be killed at any moment)."""
@@ -119,9 +139,9 @@ class Client:
                 pytest.fail(f"the hub could not be restarted: {self.hub.failure}")
             with self.progress:
                 self.attempts += 1
+                self.sent += len(batch)
+                self.in_flight += 1
                 self.progress.notify_all()
-            self.sent += len(batch)
-            self.in_flight.set()
             try:
                 response = http.post(
                     f"{self.hub.url}/v1/changes",
@@ -131,12 +151,14 @@ class Client:
             except httpx.TransportError:
                 continue  # no answer: send the same batch again once the hub is back
             finally:
-                self.in_flight.clear()
+                with self.progress:
+                    self.in_flight -= 1
             assert response.status_code == 200, response.text
-            self.acked += len(batch)
-            for outcome in response.json()["outcomes"]:
-                self.outcomes.setdefault(outcome["id"], outcome)
-            self.completed += 1
+            with self.progress:
+                self.acked += len(batch)
+                for outcome in response.json()["outcomes"]:
+                    self.outcomes.setdefault(outcome["id"], outcome)
+                self.completed.append(batch)
             return
         pytest.fail(f"batch {batch[0]['id']} was never acknowledged")
 
@@ -148,7 +170,7 @@ class Client:
 
 
 def killer(hub: Hub, client: Client, rng: random.Random, log: list[str]) -> None:
-    """Kill the hub KILLS times at random points of the traffic: before, during or after a request."""
+    """Kill the hub KILLS times at random points of the traffic: before, during or after requests."""
     try:
         crashes(hub, client, rng, log)
     except BaseException as exc:  # the client reports it
@@ -164,7 +186,7 @@ def crashes(hub: Hub, client: Client, rng: random.Random, log: list[str]) -> Non
             return
         pause = rng.choice([0.0, rng.uniform(0, 0.002), rng.uniform(0, 0.01), rng.uniform(0, 0.05)])
         time.sleep(pause)
-        mid_request = client.in_flight.is_set()
+        mid_request = client.in_flight > 0
         hub.crash()
         log.append(
             f"kill {kill + 1}: {pause * 1000:.1f} ms after attempt {client.attempts}, mid-request={mid_request}"
@@ -210,10 +232,12 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_change_and_applies_none
         hub.process.kill()
     print("\n".join(log))
     kills = sum(line.startswith("kill") for line in log)
-    print(f"{kills} kills, {hub.starts} starts, {client.attempts} requests for {client.completed} batches")
+    print(
+        f"{kills} kills, {hub.starts} starts, {client.attempts} requests for {len(client.completed)} batches"
+    )
     assert kills == KILLS, "the plan ran out before the killer was done: plan more batches"
 
-    changes = [c for batch in batches[: client.completed] for c in batch]
+    changes = [c for batch in client.completed for c in batch]
     store = open_store(f"sqlite:///{db}")
     try:
         log_entries = [e for key in KEYS for e in store.record_log("inventory", key)]
@@ -250,7 +274,9 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_change_and_applies_none
     assert by_outcome.get("applied", 0) + by_outcome.get("stale", 0) == len(changes)
     assert received - len(changes) == counts.get(("wms", "inventory", "duplicate"), 0)
     assert set(by_outcome) <= {"applied", "stale"}
+    transactions = len({e.received_us for e in log_entries})
     print(f"outcomes {by_outcome}, resent after commit (duplicates): {received - len(changes)}")
+    print(f"{len(client.completed)} batches were committed in {transactions} transactions")
 
     # Every record holds the value of its highest version.
     for key in KEYS:

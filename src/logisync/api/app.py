@@ -15,7 +15,8 @@ from ..pipeline import Pipeline
 from ..store.base import Store
 from . import problems
 from .auth import Keyring
-from .changes import Ingestor, changes_router
+from .changes import changes_router
+from .ingestor import Ingestor
 from .records import records_router
 from .responses import json_response
 from .schemas import ChangeBatch, Health

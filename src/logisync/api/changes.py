@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
@@ -11,16 +9,15 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from ..config.model import Limits
-from ..domain.change import Change, Outcome, from_us
+from ..domain.change import Outcome, from_us
 from ..domain.kinds import OutcomeKind
-from ..pipeline import Pipeline
 from .auth import Caller, Keyring, authenticator, check_sender, check_write
 from .batch import check_media_type, parse_batch, read_body, unserializable
+from .ingestor import Ingestor
 from .problems import invalid, store_unavailable
 from .responses import json_response
 from .schemas import ChangesResult, Problem
 
-SOURCE = "api"  # what the change log says these changes came through
 _KINDS = tuple(k.value for k in OutcomeKind)
 _BODY = {
     "requestBody": {
@@ -39,29 +36,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         503: "the store is busy or unreachable: retry the same request",
     }.items()
 }
-
-
-class Ingestor:
-    """Runs the pipeline on one worker thread, off the event loop (the store serializes writes)."""
-
-    def __init__(self, pipeline: Pipeline) -> None:
-        self.pipeline = pipeline
-        self._executor: ThreadPoolExecutor | None = None
-
-    async def ingest(self, system: str, changes: list[Change]) -> list[Outcome]:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="logisync-ingest")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._run, system, changes)
-
-    def _run(self, system: str, changes: list[Change]) -> list[Outcome]:
-        return self.pipeline.ingest(system, changes, source=SOURCE)
-
-    def close(self) -> None:
-        """Wait for the batch in progress, if any, to commit; then stop the worker."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
 
 
 def result(outcomes: list[Outcome]) -> dict[str, Any]:
