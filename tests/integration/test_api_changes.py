@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import socket
 from collections.abc import Iterator
 
 import httpx
@@ -247,3 +249,21 @@ def test_invalid_json_is_422(hub, store):
     error = problem(response, 422, "invalid_json")
     assert error["errors"][0]["path"] == "(body)"
     assert snapshot(store) == before
+
+
+def test_a_client_that_hangs_up_mid_body_changes_nothing_and_logs_no_error(hub, store, caplog):
+    before = snapshot(store)
+    host, port = hub.base_url.host, hub.base_url.port
+    head = (
+        f"POST /v1/changes HTTP/1.1\r\nHost: {host}\r\nAuthorization: {WMS['Authorization']}\r\n"
+        "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+    )
+    with (
+        caplog.at_level(logging.WARNING, logger="uvicorn.error"),
+        socket.create_connection((host, port)) as sock,
+    ):
+        sock.sendall(head.encode() + b'{"changes": [')
+    assert post(hub, [change("after-hangup")]).status_code == 200  # served after the hang-up
+    assert "Exception" not in caplog.text
+    after = snapshot(store)
+    assert after[0] == {"applied": before[0].get("applied", 0) + 1}

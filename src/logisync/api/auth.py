@@ -65,7 +65,10 @@ class Keyring:
             key = env.get(auth.api_key_env) or None
             who = "the admin" if caller.admin else f"system {caller.name!r}"
             if key is None:
-                log.warning("%s cannot call the API: %s is not set", who, auth.api_key_env)
+                if caller.admin:
+                    log.warning("no admin key: %s is not set", auth.api_key_env)
+                else:
+                    log.warning("%s cannot call the API: %s is not set", who, auth.api_key_env)
                 continue
             d = digest(key)
             if d in owners:

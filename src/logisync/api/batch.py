@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 from pydantic import ValidationError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from ..domain.catalog import CATALOG
 from ..domain.change import Change
@@ -44,11 +44,16 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise too_large(f"the body is {int(declared):,} bytes, more than the limit of {limit:,}")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large(f"the body is more than the limit of {limit:,} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large(f"the body is more than the limit of {limit:,} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:  # nobody will read the answer; it only keeps a traceback out of the log
+        raise ApiProblem(
+            400, "incomplete_body", "the connection closed before the body was complete"
+        ) from None
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
