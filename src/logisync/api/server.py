@@ -17,6 +17,8 @@ from ..store import open_store
 from .app import create_app
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# On a stop signal, requests in flight get this long to finish; batches already queued are committed.
+GRACE_SECONDS = 30
 
 
 def serve(
@@ -42,6 +44,7 @@ def serve(
                 server_header=False,
                 ws="none",
                 lifespan="on",
+                timeout_graceful_shutdown=GRACE_SECONDS,
             )
             announce = f"logisync listening on http://{_host(host)}:{{port}} (store: {redact(url)})"
             _Server(config, lambda bound: print(announce.format(port=bound), flush=True)).run()
