@@ -107,7 +107,9 @@ def state_at(store: Store, domain: Domain | str, key: str, at_us: int) -> Record
         return None
     record = RecordState(domain, key, exists=True)
     for e in entries:
-        for name in e.applied or ():
+        if not e.applied:  # an event kept in the history that changed no field
+            continue
+        for name in e.applied:
             old = record.prov.get(name)
             record.fields[name] = e.payload[name]
             record.prov[name] = {

@@ -45,8 +45,8 @@ def merge(
 ) -> MergeResult:
     """Take each field whose (stamp, change id) is newer than the stored one; skip the others.
 
-    The change id breaks ties between equal stamps, so the result is the same in any arrival
-    order: the record converges on the newest value of every field.
+    The change id, then the system, break ties between equal stamps, so the result is the same in
+    any arrival order: the record converges on the newest value of every field.
     """
     applied: list[str] = []
     stale: list[str] = []
@@ -54,7 +54,7 @@ def merge(
     values = record.fields
     for name, value in fields.items():
         old = prov.get(name)
-        if old is not None and (old["v"], old["c"]) >= (stamp, change_id):
+        if old is not None and (old["v"], old["c"], old["s"]) >= (stamp, change_id, system):
             stale.append(name)
             continue
         prov[name] = {"s": system, "c": change_id, "v": stamp, "q": seq, "p": old["q"] if old else None}

@@ -31,6 +31,7 @@ class Pipeline:
         self.ownership = Ownership(syncmap)
         self.scopes = Scopes(syncmap, self.ownership)
         self.router = Router(syncmap.routes)
+        self._last_arrival = 0
 
     def ingest(self, system: str, changes: Sequence[Change], *, source: str | None = None) -> list[Outcome]:
         """Run one batch through validate → dedupe → authorize → order → apply → log → enqueue."""
@@ -71,7 +72,10 @@ class Pipeline:
             targets = self.router.targets
             for (change, verdict, outcome), seq in zip(todo, tx.next_seqs(len(todo)), strict=True):
                 domain, is_event = _DOMAINS[change.domain]
-                stamp = change.order_stamp(received)
+                if change.version is None and change.occurred_at is None:
+                    stamp = self._arrival(received)
+                else:
+                    stamp = change.order_stamp(received)
                 fields = verdict.fields
                 applied: list[str] | None = None
                 rk = (domain, change.key)
@@ -145,6 +149,15 @@ class Pipeline:
             tx.open_exceptions(exceptions, received)
             tx.count_outcomes({(s, d.value, o.value): n for (s, d, o), n in counts.items()})
         return outcomes
+
+    def _arrival(self, received: int) -> int:
+        """The order stamp of a change with neither version nor event time: its arrival, in µs.
+
+        Strictly rising within this process, so a later line of the same batch, or of a batch
+        received in the same microsecond, is newer.
+        """
+        self._last_arrival = max(received, self._last_arrival + 1)
+        return self._last_arrival
 
     def _check(self, system: str, change: Change) -> Verdict:
         verdict = validate(change)

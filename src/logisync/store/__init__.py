@@ -20,7 +20,11 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
     else:
         raise ConfigError(f"unknown store URL {url!r}: use sqlite:///FILE.db or postgresql://USER@HOST/DB")
     if migrate:
-        store.migrate()
+        try:
+            store.migrate()
+        except BaseException:
+            store.close()  # a refused store must not leak its connection
+            raise
     return store
 
 

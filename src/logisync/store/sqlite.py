@@ -72,20 +72,52 @@ class SqliteStore(SqlStore):
         return list(range(start, start + n))
 
     def migrate(self) -> list[str]:
+        """Apply pending migrations, each in its own write transaction.
+
+        The applied versions are read under the write lock, so two processes opening a new file
+        at once do not both run the same migration.
+        """
         with self.lock:
             self.conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations "
                 "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_us INTEGER NOT NULL)"
             )
-            applied = {row[0] for row in self.conn.execute("SELECT version FROM schema_migrations")}
             done = []
-            for m in pending("sqlite", applied):
-                record = f"INSERT INTO schema_migrations VALUES ({m.version}, '{m.name}', {now_us()});"
+            while True:
+                self.conn.execute("BEGIN IMMEDIATE")
                 try:
-                    self.conn.executescript(f"BEGIN IMMEDIATE;\n{m.sql}\n;{record}\nCOMMIT;")
+                    applied = {row[0] for row in self.conn.execute("SELECT version FROM schema_migrations")}
+                    todo = pending("sqlite", applied)
+                    if not todo:
+                        self.conn.execute("COMMIT")
+                        return done
+                    m = todo[0]
+                    for statement in split_statements(m.sql):
+                        self.conn.execute(statement)
+                    self.conn.execute(
+                        "INSERT INTO schema_migrations VALUES (?, ?, ?)", (m.version, m.name, now_us())
+                    )
+                    self.conn.execute("COMMIT")
                 except BaseException:
                     if self.conn.in_transaction:
                         self.conn.execute("ROLLBACK")
                     raise
                 done.append(f"{m.version:04d}_{m.name}")
-            return done
+
+
+def split_statements(script: str) -> list[str]:
+    """A script's statements, split where SQLite's own tokenizer says one is complete.
+
+    (Python's `executescript` would do the splitting but commits first, outside our lock.)
+    """
+    statements: list[str] = []
+    current = ""
+    for piece in script.split(";"):
+        current += piece + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip(" \n\t;"):
+                statements.append(current)
+            current = ""
+    if current.strip(" \n\t;"):
+        statements.append(current)
+    return statements

@@ -1,9 +1,11 @@
 -- The sync core: golden records, the change log (also the idempotency index), outcome
 -- counters, the outbox, exceptions and connector checkpoints. Times are µs since the epoch.
 
+-- Keys compare byte by byte ("C"), as in SQLite, whatever the database's collation: key order
+-- and prefix scans must not depend on the locale.
 CREATE TABLE records (
-    domain      TEXT    NOT NULL,
-    key         TEXT    NOT NULL,
+    domain      TEXT    COLLATE "C" NOT NULL,
+    key         TEXT    COLLATE "C" NOT NULL,
     fields      TEXT    NOT NULL,  -- JSON object: field -> value
     prov        TEXT    NOT NULL,  -- JSON object: field -> provenance (see domain/record.py)
     revision    BIGINT NOT NULL,
