@@ -82,7 +82,7 @@ class SqliteStore(SqlStore):
                 "CREATE TABLE IF NOT EXISTS schema_migrations "
                 "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_us INTEGER NOT NULL)"
             )
-            done = []
+            done: list[str] = []
             while True:
                 self.conn.execute("BEGIN IMMEDIATE")
                 try:
