@@ -11,8 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from .kinds import Domain, OutcomeKind
 
-ChangeId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-RecordKey = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# No control characters: ids and keys are written to logs, URLs and PostgreSQL text (no NUL).
+ChangeId = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+RecordKey = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 class Change(BaseModel):

@@ -86,7 +86,7 @@ class Pipeline:
                     exc = verdict.exception(change, system)
                     if exc is not None:
                         exceptions.append(exc)
-                    fields = change.fields
+                    fields = verdict.payload if verdict.payload is not None else change.fields
                 else:
                     if rec is None:
                         rec = records[rk] = RecordState(domain, change.key)

@@ -6,6 +6,7 @@ change with its reason and the exception a person should see.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,9 @@ class Verdict:
     reason: str | None = None
     exception_kind: str | None = None
     detail: dict[str, Any] | None = None
+    payload: dict[str, Any] | None = (
+        None  # what the change log keeps when the fields cannot be stored as they are
+    )
 
     def exception(self, change: Change, system: str) -> NewException | None:
         if self.exception_kind is None:
@@ -38,6 +42,29 @@ class Verdict:
         )
 
 
+MAX_DEPTH = 32  # no canonical model nests half as deep; the store's JSON encoder stops at 255
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether dicts and lists inside `value` nest more than `limit` levels (scalars cost nothing)."""
+    if limit < 0:
+        return True
+    if isinstance(value, dict):
+        return any(isinstance(v, dict | list) and _deeper_than(v, limit - 1) for v in value.values())
+    if isinstance(value, list):
+        return any(isinstance(v, dict | list) and _deeper_than(v, limit - 1) for v in value)
+    return False
+
+
+def _as_text(value: Any, limit: int = 100_000) -> str:
+    """Fields too deep for the store's JSON, kept as text (cut at `limit` characters)."""
+    try:
+        text = json.dumps(value)
+    except (RecursionError, ValueError, TypeError):
+        text = "<nested too deep to render>"
+    return text[:limit]
+
+
 def validate(change: Change) -> Verdict:
     """Schema: a well-formed key and fields that fit the domain's model (else quarantined)."""
     spec = CATALOG[change.domain]
@@ -45,6 +72,10 @@ def validate(change: Change) -> Verdict:
     if problem is None and spec.derived and not spec.derived.isdisjoint(change.fields):
         derived = sorted(spec.derived.intersection(change.fields))
         problem = f"field {', '.join(derived)}: derived by the hub, cannot be written"
+    if problem is None and _deeper_than(change.fields, MAX_DEPTH):
+        problem = f"fields are nested deeper than {MAX_DEPTH} levels"
+        kept = {"unstorable": problem, "text": _as_text(change.fields)}
+        return Verdict(None, OutcomeKind.quarantined, problem, "validation", kept, kept)
     if problem is None:
         fields, problem = spec.validate_fields(change.fields)
         if problem is None:

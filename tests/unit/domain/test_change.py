@@ -92,3 +92,11 @@ def test_outcome_as_dict_carries_the_first_outcome_of_a_duplicate():
         },
     }
     assert Outcome("c2", OutcomeKind.stale).as_dict() == {"id": "c2", "outcome": "stale"}
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "line\nbreak", "tab\there", "del\x7f"])
+def test_ids_and_keys_refuse_control_characters(bad):
+    with pytest.raises(ValidationError):
+        Change(id=bad, domain="product", key="SKU-1", fields={"name": "x"})
+    with pytest.raises(ValidationError):
+        Change(id="c1", domain="product", key=bad, fields={"name": "x"})

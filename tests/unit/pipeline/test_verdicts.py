@@ -174,3 +174,18 @@ def test_the_most_specific_owner_rule_decides(rules):
 def test_unowned_fields_are_open_to_any_system_allowed_the_domain(rules):
     assert check(rules, "wms", change("inventory", "SKU-1@DC1", reserved=2, uom="each")).outcome is None
     assert check(rules, "wms", change("order", "SO-1", status="allocated")).outcome is None
+
+
+def test_fields_nested_too_deep_are_quarantined_and_kept_as_text():
+    deep: dict = {"leaf": 1}
+    for _ in range(300):  # past what the store's JSON encoder accepts
+        deep = {"x": deep}
+    verdict = validate(Change(id="c", domain="product", key="SKU-1", fields={"attributes": deep}))
+    assert verdict.outcome is OutcomeKind.quarantined
+    assert "nested deeper than" in verdict.reason
+    assert verdict.payload is not None and '"leaf": 1' in verdict.payload["text"]
+
+
+def test_moderate_nesting_passes_the_depth_check():
+    lines = [{"line_no": 1, "sku": "A", "quantity": 1}]
+    assert validate(Change(id="c", domain="order", key="SO-1", fields={"lines": lines})).fields is not None
