@@ -65,8 +65,6 @@ CASES = [
     ("lone surrogate", batch('{"id": "\\ud800", "domain": "inventory", "key": "SKU-1@DC1", "fields": {}}'), 422, "invalid_json", "(body)"),
     ("not UTF-8", b'{"changes": [{"id": "\xff\xfe", "domain": "inventory"}]}', 422, "invalid_json", "(body)"),
     ("nested past the JSON limit", batch(f'{{"id": "d", "domain": "inventory", "key": "SKU-1@DC1", "fields": {{"x": {nested(2000)}}}}}'), 422, "invalid_json", "(body)"),
-    ("fields nested too deep to store", batch({**GOOD, "fields": {"on_hand": 1, "x": json.loads(nested(300))}}), 422, "invalid_request", "changes[0].fields"),
-    ("known field nested too deep", batch({**GOOD, "fields": {"uom": json.loads(nested(300))}}), 422, "invalid_request", "changes[0].fields"),
     ("too many changes", batch(*[change(f"m{i}") for i in range(LIMITS.max_batch + 1)]), 413, "payload_too_large", None),
     ("huge body", b'{"changes": [], "pad": "' + b"x" * LIMITS.max_body_bytes + b'"}', 413, "payload_too_large", None),
 ]  # fmt: skip
@@ -122,12 +120,18 @@ def test_data_problems_are_outcomes_not_errors(client, store):
             change("q3", key="not-a-position"),
             {**change("q4"), "fields": {}},
             change("q5", available=3),
+            {**change("q6"), "fields": {"on_hand": 1, "x": json.loads(nested(300))}},
+            {**change("q7"), "fields": {"uom": json.loads(nested(300))}},
+            change("q8", on_hand=2**70),
         ),
     )
     assert answer["status"] == 200
-    assert answer["counts"]["quarantined"] == 5
+    assert answer["counts"]["quarantined"] == 8
     assert all(o["reason"] for o in answer["outcomes"])
-    assert sum(store.outcome_counts().values()) == 5
+    assert "nested deeper than" in answer["outcomes"][6]["reason"]
+    assert sum(store.outcome_counts().values()) == 8
+    assert store.get_change("wms", "q6").payload["unstorable"]  # kept, as text
+    assert store.get_record("inventory", "SKU-1@DC1") is None
 
 
 JSON = st.recursive(

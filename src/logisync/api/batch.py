@@ -13,7 +13,6 @@ import orjson
 from pydantic import ValidationError
 from starlette.requests import ClientDisconnect, Request
 
-from ..domain.catalog import CATALOG
 from ..domain.change import Change
 from .problems import ApiProblem, invalid, render_path
 from .schemas import ChangeBatch
@@ -107,20 +106,4 @@ def _storable(changes: list[Change]) -> list[dict[str, str]]:
             errors.append({"path": f"changes[{i}].id", "message": "must not contain NUL characters"})
         if "\x00" in change.key:
             errors.append({"path": f"changes[{i}].key", "message": "must not contain NUL characters"})
-    return errors
-
-
-def unserializable(changes: list[Change]) -> list[dict[str, str]]:
-    """Which changes' fields cannot be written as JSON (nested too deep, numbers out of range).
-
-    Called only after the store refused a batch for that reason, so the client learns where.
-    """
-    errors = []
-    for i, change in enumerate(changes):
-        try:
-            orjson.dumps(change.fields)
-            fields, _ = CATALOG[change.domain].validate_fields(change.fields)
-            orjson.dumps(fields)
-        except (orjson.JSONEncodeError, RecursionError) as exc:
-            errors.append({"path": f"changes[{i}].fields", "message": f"cannot be stored: {exc}"})
     return errors

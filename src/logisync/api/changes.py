@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
@@ -12,9 +11,9 @@ from ..config.model import Limits
 from ..domain.change import Outcome, from_us
 from ..domain.kinds import OutcomeKind
 from .auth import Caller, Keyring, authenticator, check_sender, check_write
-from .batch import check_media_type, parse_batch, read_body, unserializable
+from .batch import check_media_type, parse_batch, read_body
 from .ingestor import Ingestor
-from .problems import invalid, store_unavailable
+from .problems import store_unavailable
 from .responses import json_response
 from .schemas import ChangesResult, Problem
 
@@ -97,10 +96,6 @@ def changes_router(keyring: Keyring, ingestor: Ingestor, limits: Limits) -> APIR
         check_write(caller, [c.domain for c in changes], scopes)
         try:
             outcomes = await ingestor.ingest(caller.name, changes)
-        except orjson.JSONEncodeError:  # the transaction was rolled back
-            raise invalid(
-                "the batch holds values the store cannot keep; nothing was applied", unserializable(changes)
-            ) from None
         except Exception as exc:
             problem = store_unavailable(exc)
             if problem is None:

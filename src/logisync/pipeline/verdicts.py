@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from ..config.ownership import Ownership, Scopes
 from ..domain.catalog import CATALOG
 from ..domain.change import Change
@@ -72,15 +74,26 @@ def validate(change: Change) -> Verdict:
     if problem is None and spec.derived and not spec.derived.isdisjoint(change.fields):
         derived = sorted(spec.derived.intersection(change.fields))
         problem = f"field {', '.join(derived)}: derived by the hub, cannot be written"
-    if problem is None and _deeper_than(change.fields, MAX_DEPTH):
+    too_deep = _deeper_than(change.fields, MAX_DEPTH)
+    if problem is None and too_deep:
         problem = f"fields are nested deeper than {MAX_DEPTH} levels"
-        kept = {"unstorable": problem, "text": _as_text(change.fields)}
-        return Verdict(None, OutcomeKind.quarantined, problem, "validation", kept, kept)
     if problem is None:
         fields, problem = spec.validate_fields(change.fields)
         if problem is None:
             return Verdict(fields)
-    return Verdict(None, OutcomeKind.quarantined, problem, "validation", {"fields": change.fields})
+    kept = _storable(change.fields, too_deep)
+    return Verdict(None, OutcomeKind.quarantined, problem, "validation", {"fields": kept}, kept)
+
+
+def _storable(fields: dict[str, Any], too_deep: bool) -> dict[str, Any]:
+    """Bad fields as the change log can keep them: as received, or as text when JSON cannot hold them."""
+    if not too_deep:
+        try:
+            orjson.dumps(fields)
+            return fields
+        except orjson.JSONEncodeError as exc:  # e.g. an integer past 64 bits
+            return {"unstorable": str(exc), "text": _as_text(fields)}
+    return {"unstorable": f"nested deeper than {MAX_DEPTH} levels", "text": _as_text(fields)}
 
 
 def authorize(
