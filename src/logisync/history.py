@@ -124,8 +124,19 @@ def state_at(store: Store, domain: Domain | str, key: str, at_us: int) -> Record
     return record
 
 
-def history(store: Store, domain: Domain | str, key: str) -> list[dict[str, Any]]:
-    """Every change received for a record, oldest first, with its outcome."""
+def history(
+    store: Store, domain: Domain | str, key: str, *, limit: int | None = None, before: int | None = None
+) -> list[dict[str, Any]]:
+    """Changes received for a record, oldest first: all of them, or the newest `limit` older than `before`.
+
+    Each entry's `seq` is its change log position; pass the smallest one as `before` for the
+    page that precedes it.
+    """
+    name = Domain(domain).value
+    if limit is None and before is None:
+        entries = store.record_log(name, key)
+    else:
+        entries = store.record_history(name, key, limit=limit or 100, before=before)[::-1]
     return [
         {
             "seq": e.seq,
@@ -139,5 +150,5 @@ def history(store: Store, domain: Domain | str, key: str) -> list[dict[str, Any]
             "applied_fields": e.applied,
             "source": e.source,
         }
-        for e in store.record_log(Domain(domain).value, key)
+        for e in entries
     ]

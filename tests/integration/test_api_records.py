@@ -96,6 +96,28 @@ def test_history_lists_every_change_with_its_outcome(hub):
     assert "no changes received" in problem(missing, 404, "not_found")["message"]
 
 
+def test_history_pages_from_the_newest_back_to_the_first_change(hub):
+    send(hub, *[change(f"p{i}", version=i, on_hand=i) for i in range(1, 8)])
+    seen: list[str] = []
+    before = None
+    pages = 0
+    while True:
+        params = {"limit": 3} if before is None else {"limit": 3, "before": before}
+        page = RecordHistory.model_validate(hub.get(f"{URL}/history", headers=ADMIN, params=params).json())
+        ids = [c.change_id for c in page.changes]
+        assert ids == sorted(ids) and len(ids) <= 3  # each page oldest first
+        seen = ids + seen
+        pages += 1
+        if page.next_before is None:
+            break
+        assert page.next_before == page.changes[0].seq
+        before = page.next_before
+    assert seen == [f"p{i}" for i in range(1, 8)]
+    assert pages == 3
+    too_many = hub.get(f"{URL}/history", headers=ADMIN, params={"limit": 5000})
+    assert problem(too_many, 422, "invalid_request")["errors"][0]["path"] == "limit"
+
+
 def test_explain_tells_each_fields_story(hub):
     send(hub, change("c1", version=1, on_hand=10, allocated=2))
     send(hub, change("c2", version=2, on_hand=7))

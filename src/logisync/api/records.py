@@ -78,9 +78,21 @@ def past(store: Store, domain: Domain, key: str, at_us: int) -> dict[str, Any] |
     return {**history.view(record, store), "as_of": from_us(at_us).isoformat()}
 
 
-def change_log(store: Store, domain: Domain, key: str) -> dict[str, Any] | None:
-    entries = history.history(store, domain, key)
-    return {"domain": domain.value, "key": key, "changes": entries} if entries else None
+def change_log(
+    store: Store, domain: Domain, key: str, limit: int, before: int | None
+) -> dict[str, Any] | None:
+    """One page of the history (oldest first) and, when older entries remain, where the next page starts."""
+    entries = history.history(store, domain, key, limit=limit + 1, before=before)
+    if not entries and before is None:
+        return None
+    more = len(entries) > limit
+    page = entries[1:] if more else entries
+    return {
+        "domain": domain.value,
+        "key": key,
+        "changes": page,
+        "next_before": page[0]["seq"] if more else None,
+    }
 
 
 def explanation(store: Store, domain: Domain, key: str) -> dict[str, Any] | None:
@@ -131,10 +143,22 @@ def records_router(store: Store, keyring: Keyring, scopes: Scopes) -> APIRouter:
         return json_response(body)
 
     @router.get("/{domain}/{key}/history", summary="A record's history", response_model=RecordHistory)
-    async def get_history(domain: Domain, key: str, caller: Caller = Depends(authenticate)) -> Response:
-        """Every change received for the record, oldest first, with its outcome and reason."""
+    async def get_history(
+        domain: Domain,
+        key: str,
+        limit: int = Query(
+            100, ge=1, le=1000, description="at most this many changes, the newest first chosen"
+        ),
+        before: int | None = Query(
+            None, ge=1, description="only changes older than this log position (`seq`)"
+        ),
+        caller: Caller = Depends(authenticate),
+    ) -> Response:
+        """The changes received for the record, a page at a time: the newest `limit` (older than
+        `before`, if given), listed oldest first with outcome and reason; `next_before` is the
+        `before` of the preceding page, or null when this page reaches the first change."""
         readable(caller, domain, key)
-        body = await read(change_log, store, domain, key)
+        body = await read(change_log, store, domain, key, limit, before)
         if body is None:
             raise not_found(f"no changes received for {domain.value} {key!r}")
         return json_response(body)

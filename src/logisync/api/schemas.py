@@ -123,11 +123,12 @@ class HistoryEntry(Body):
 
 
 class RecordHistory(Body):
-    """Every change received for a record, oldest first, with its outcome."""
+    """A page of the changes received for a record, oldest first, with their outcomes."""
 
     domain: Domain
     key: str
     changes: list[HistoryEntry]
+    next_before: int | None = None  # pass as `before` for the preceding page; null at the first change
 
 
 class Replaced(Body):
