@@ -49,17 +49,20 @@ class Router:
 
     def __init__(self, routes: list[RouteConfig]) -> None:
         self.by_domain: dict[Domain, list[RouteMatcher]] = {}
-        self._candidates: dict[tuple[Domain, str], list[RouteConfig]] = {}
+        self._candidates: dict[tuple[Domain, str], tuple[list[RouteConfig], bool]] = {}
         for route in routes:
             self.by_domain.setdefault(route.domain, []).append(RouteMatcher(route))
 
     def targets(self, domain: Domain, key: str, origin: str) -> list[RouteConfig]:
-        """Matching routes, except those back to the system the change came from (echo suppression)."""
-        candidates = self._candidates.get((domain, origin))
-        if candidates is None:
-            candidates = self._candidates[(domain, origin)] = [
-                m.route for m in self.by_domain.get(domain, ()) if m.route.to != origin
-            ]
-        if not candidates:
-            return candidates
-        return [r for r in candidates if r.filter is None or _matches(r.filter, domain, key)]
+        """Matching routes, except those back to the system the change came from (echo suppression).
+
+        The returned list may be shared between calls: callers must not change it.
+        """
+        cached = self._candidates.get((domain, origin))
+        if cached is None:
+            routes = [m.route for m in self.by_domain.get(domain, ()) if m.route.to != origin]
+            cached = self._candidates[(domain, origin)] = (routes, all(r.filter is None for r in routes))
+        routes, unfiltered = cached
+        if unfiltered:
+            return routes
+        return [r for r in routes if r.filter is None or _matches(r.filter, domain, key)]

@@ -51,10 +51,10 @@ def _deeper_than(value: Any, limit: int) -> bool:
     """Whether dicts and lists inside `value` nest more than `limit` levels (scalars cost nothing)."""
     if limit < 0:
         return True
-    if isinstance(value, dict):
-        return any(isinstance(v, dict | list) and _deeper_than(v, limit - 1) for v in value.values())
-    if isinstance(value, list):
-        return any(isinstance(v, dict | list) and _deeper_than(v, limit - 1) for v in value)
+    items = value.values() if isinstance(value, dict) else value
+    for item in items:  # noqa: SIM110 (a plain loop: this runs for every change)
+        if isinstance(item, dict | list) and _deeper_than(item, limit - 1):
+            return True
     return False
 
 
