@@ -93,7 +93,7 @@ def test_history_lists_every_change_with_its_outcome(hub):
     assert history.changes[1].fields == {"on_hand": 3}
     assert "older than the golden record" in (history.changes[1].reason or "")
     missing = hub.get("/v1/records/inventory/SKU-404@DC1/history", headers=ADMIN)
-    assert "no changes received" in problem(missing, 404, "not_found")["message"]
+    assert "so no history" in problem(missing, 404, "not_found")["message"]
 
 
 def test_history_pages_from_the_newest_back_to_the_first_change(hub):
@@ -114,6 +114,13 @@ def test_history_pages_from_the_newest_back_to_the_first_change(hub):
         before = page.next_before
     assert seen == [f"p{i}" for i in range(1, 8)]
     assert pages == 3
+    every = RecordHistory.model_validate(hub.get(f"{URL}/history", headers=ADMIN).json()).changes
+    bound = every[4].seq
+    page = hub.get(f"{URL}/history", headers=ADMIN, params={"limit": 2, "before": bound}).json()
+    assert [c["seq"] for c in page["changes"]] == [every[2].seq, every[3].seq]
+    # any position works as `before`, not only one on this record's chain
+    beyond = hub.get(f"{URL}/history", headers=ADMIN, params={"before": every[-1].seq + 1000}).json()
+    assert [c["seq"] for c in beyond["changes"]] == [e.seq for e in every]
     too_many = hub.get(f"{URL}/history", headers=ADMIN, params={"limit": 5000})
     assert problem(too_many, 422, "invalid_request")["errors"][0]["path"] == "limit"
 

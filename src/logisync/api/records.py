@@ -160,7 +160,10 @@ def records_router(store: Store, keyring: Keyring, scopes: Scopes) -> APIRouter:
         readable(caller, domain, key)
         body = await read(change_log, store, domain, key, limit, before)
         if body is None:
-            raise not_found(f"no changes received for {domain.value} {key!r}")
+            raise not_found(
+                f"no {domain.value} record {key!r}, so no history (changes refused before a record "
+                "existed are in the exceptions inbox)"
+            )
         return json_response(body)
 
     @router.get("/{domain}/{key}/explain", summary="Explain a record", response_model=RecordExplanation)

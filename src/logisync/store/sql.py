@@ -57,17 +57,17 @@ SQL_CHAIN = (
     " WHERE changes.prev_seq IS NOT NULL"
     f") SELECT {_LOG_COLUMNS} FROM changes WHERE seq IN (SELECT seq FROM chain)"
 )
-# One page of a record's history, newest first: at most `limit` entries, starting from the
-# record's newest entry, or from the entry before the log position `before`.
+# One page of a record's history, newest first: the newest `limit` entries whose log position is
+# below `before`. The walk starts at the record's newest entry; `n` counts only entries that
+# qualify, and the walk stops once it has `limit` of them.
 SQL_CHAIN_PAGE = (
-    "WITH RECURSIVE chain(seq, n) AS ({start}"
-    " UNION ALL SELECT changes.prev_seq, chain.n + 1 FROM changes JOIN chain ON changes.seq = chain.seq"
+    "WITH RECURSIVE chain(seq, n) AS ("
+    " SELECT last_seq, CASE WHEN last_seq < ? THEN 1 ELSE 0 END FROM records"
+    " WHERE domain = ? AND key = ? AND last_seq IS NOT NULL"
+    " UNION ALL SELECT changes.prev_seq, chain.n + CASE WHEN changes.prev_seq < ? THEN 1 ELSE 0 END"
+    " FROM changes JOIN chain ON changes.seq = chain.seq"
     " WHERE changes.prev_seq IS NOT NULL AND chain.n < ?"
-    f") SELECT {_LOG_COLUMNS} FROM changes WHERE seq IN (SELECT seq FROM chain) ORDER BY seq DESC"
-)
-_PAGE_FROM_NEWEST = " SELECT last_seq, 1 FROM records WHERE domain = ? AND key = ? AND last_seq IS NOT NULL"
-_PAGE_BEFORE = (
-    " SELECT prev_seq, 1 FROM changes WHERE domain = ? AND key = ? AND seq = ? AND prev_seq IS NOT NULL"
+    f") SELECT {_LOG_COLUMNS} FROM changes WHERE seq IN (SELECT seq FROM chain) AND seq < ? ORDER BY seq DESC"
 )
 SQL_ENQUEUE = (
     "INSERT INTO outbox (route, domain, key, change_seq, coalescing, state, attempts, next_attempt_us, "
@@ -307,11 +307,9 @@ class SqlStore:
         self, domain: str, key: str, *, limit: int, before: int | None = None
     ) -> list[LogEntry]:
         """A page of a record's history, newest first: `limit` entries older than position `before`."""
-        if before is None:
-            sql, params = SQL_CHAIN_PAGE.replace("{start}", _PAGE_FROM_NEWEST), [domain, key, limit]
-        else:
-            sql, params = SQL_CHAIN_PAGE.replace("{start}", _PAGE_BEFORE), [domain, key, before, limit]
-        return [_log_entry(row) for row in self._query(sql, params)]
+        bound = 2**63 - 1 if before is None else before
+        rows = self._query(SQL_CHAIN_PAGE, [bound, domain, key, bound, limit, bound])
+        return [_log_entry(row) for row in rows]
 
     def get_changes(self, seqs: Sequence[int]) -> dict[int, LogEntry]:
         """Change log entries by position (provenance points at them)."""
