@@ -112,13 +112,16 @@ def state_at(store: Store, domain: Domain | str, key: str, at_us: int) -> Record
         for name in e.applied:
             old = record.prov.get(name)
             record.fields[name] = e.payload[name]
-            record.prov[name] = {
+            entry = {
                 "s": e.system,
                 "c": e.change_id,
                 "v": e.stamp,
                 "q": e.seq,
                 "p": old["q"] if old else None,
             }
+            if e.versioned:
+                entry["k"] = 1
+            record.prov[name] = entry
         record.revision += 1
         record.updated_us = e.received_us
     return record

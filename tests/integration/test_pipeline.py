@@ -600,3 +600,42 @@ def test_a_fault_mid_transaction_rolls_back_everything(store, syncmap, monkeypat
     assert sum(store.count_changes().values()) == 6
     assert [x.change_id for x in store.list_exceptions()] == ["c3"]
     assert len(outbox(store)) == 4
+
+
+# -- review fixes ---------------------------------------------------------------------------------
+
+
+def test_a_change_without_its_version_does_not_freeze_the_field(store, pipeline):
+    """Versions and times are not compared with each other: the later arrival wins across kinds."""
+    pipeline.ingest("wms", [inv("v1", v=5, on_hand=5)])
+    pipeline.ingest("wms", [inv("t1", on_hand=6)])  # no version: stamped with its arrival time
+    [out] = pipeline.ingest("wms", [inv("v2", v=6, on_hand=7)])
+    assert out.outcome == "applied"
+    assert fields_of(store, "inventory", "SKU-1@DC1") == {"on_hand": 7}
+    [old] = pipeline.ingest("wms", [inv("v0", v=4, on_hand=1)])  # among versions, order still holds
+    assert old.outcome == "stale"
+
+
+def test_a_late_event_with_its_time_among_the_fields_does_not_regress_the_status(store, pipeline):
+    def carrier_event(cid: str, hours: int, status: str) -> Change:
+        when = (T0 + timedelta(hours=hours)).isoformat()
+        return Change(id=cid, domain=Domain.tracking, key=TN, fields={"status": status, "occurred_at": when})
+
+    pipeline.ingest("carrier", [carrier_event("e2", 30, "delivered")])
+    [late] = pipeline.ingest("carrier", [carrier_event("e1", 2, "in_transit")])
+    assert late.outcome == "applied"  # kept in the history, as every event is
+    assert fields_of(store, "tracking", TN)["status"] == "delivered"
+
+
+def test_a_control_character_in_a_field_name_is_quarantined_on_every_store(store, pipeline):
+    [out] = pipeline.ingest("wms", [inv("n1", **{"on\x00hand": 1})])
+    assert out.outcome == "quarantined"
+    assert "on\\x00hand" in out.reason
+    [exc] = store.list_exceptions()
+    assert "\x00" not in exc.reason
+
+
+def test_quantities_are_bounded_so_derived_figures_stay_in_64_bits(store, pipeline):
+    [out] = pipeline.ingest("wms", [inv("q1", on_hand=0, allocated=18446744073709551615)])
+    assert out.outcome == "quarantined"
+    assert "allocated" in out.reason

@@ -253,3 +253,32 @@ def test_iter_records_by_prefix_on_a_linguistic_collation(icu_postgres_store, sy
     Pipeline(store, syncmap).ingest("wms", [inv(f"c{i}", k, on_hand=1) for i, k in enumerate(keys)])
     assert [r.key for r in store.iter_records("inventory", prefix="SKU-1")] == ["SKU-1@DC1", "SKU-1@DC2"]
     assert [r.key for r in store.iter_records("inventory", batch=2)] == sorted(keys)
+
+
+def test_postgres_reconnects_after_the_server_drops_the_connection(postgres_store, pg_url, syncmap):
+    pipeline = Pipeline(postgres_store, syncmap)
+    pipeline.ingest("wms", [Change(id="r1", domain=Domain.inventory, key="SKU-1@DC1", fields={"on_hand": 1})])
+    pid = postgres_store.conn.info.backend_pid
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    with pytest.raises(psycopg.OperationalError):  # the batch in flight when it dropped fails...
+        pipeline.ingest(
+            "wms", [Change(id="r2", domain=Domain.inventory, key="SKU-1@DC1", fields={"on_hand": 2})]
+        )
+    # ...and the next one, the client's retry, goes through on a new connection
+    [out] = pipeline.ingest(
+        "wms", [Change(id="r2", domain=Domain.inventory, key="SKU-1@DC1", fields={"on_hand": 2})]
+    )
+    assert out.outcome == "applied"
+    assert postgres_store.conn.info.backend_pid != pid
+    assert postgres_store.get_record("inventory", "SKU-1@DC1").fields == {"on_hand": 2}
+
+
+def test_postgres_takes_a_bounded_number_of_locks_for_a_large_batch(postgres_store, syncmap):
+    batch = [
+        Change(id=f"b{i}", domain=Domain.inventory, key=f"SKU-{i}@DC1", fields={"on_hand": 1}, version=1)
+        for i in range(20_000)
+    ]
+    outcomes = Pipeline(postgres_store, syncmap).ingest("wms", batch)
+    assert {o.outcome.value for o in outcomes} == {"applied"}
+    assert postgres_store.count_records("inventory") == 20_000

@@ -86,11 +86,19 @@ def _patch_adapter(model: type[BaseModel]) -> TypeAdapter[Any]:
     return TypeAdapter(patch)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def printable(text: str) -> str:
+    """`text` with control characters written as escapes (`\\x00`), safe for logs and any store."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def describe_validation_error(exc: ValidationError) -> str:
     """One line per problem: the field path, what is wrong, and the value that was given."""
     parts = []
     for err in exc.errors(include_url=False):
-        loc = ".".join(str(p) for p in err["loc"]) or "(fields)"
+        loc = printable(".".join(str(p) for p in err["loc"])) or "(fields)"
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown field"

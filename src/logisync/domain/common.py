@@ -7,7 +7,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Quantity = Annotated[int, Field(ge=0)]
+MAX_QUANTITY = 10**12  # a business bound (a trillion units) that keeps every derived sum in 64 bits
+Quantity = Annotated[int, Field(ge=0, le=MAX_QUANTITY)]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 

@@ -2,7 +2,7 @@
 
 Every field carries its provenance, stored compactly as a dict per field:
 `s` the system that set it, `c` its change id, `v` the change's order stamp (version or event
-time), `q` the change's position in the change log, and `p` the log position of the change whose
+time; `k` is present when it is a version), `q` the change's position in the change log, and `p` the log position of the change whose
 value it replaced (None for the first value). When it was applied and what it replaced are read
 back from the change log when someone asks (`explain`), so records stay small.
 """
@@ -42,11 +42,17 @@ def merge(
     fields: dict[str, Any],
     at_us: int,
     seq: int = 0,
+    versioned: bool = False,
 ) -> MergeResult:
     """Take each field whose (stamp, change id) is newer than the stored one; skip the others.
 
     The change id, then the system, break ties between equal stamps, so the result is the same in
     any arrival order: the record converges on the newest value of every field.
+
+    Stamps are of two kinds: source versions (`versioned`, marked `k` in the provenance) and
+    times in µs (event times and arrivals). Only stamps of one kind are compared; a change whose
+    stamp is of the other kind than the stored one is taken, as the later arrival, so one change
+    sent without its version cannot freeze a field against all versioned updates after it.
     """
     applied: list[str] = []
     stale: list[str] = []
@@ -54,10 +60,17 @@ def merge(
     values = record.fields
     for name, value in fields.items():
         old = prov.get(name)
-        if old is not None and (old["v"], old["c"], old["s"]) >= (stamp, change_id, system):
+        if (
+            old is not None
+            and ("k" in old) == versioned
+            and (old["v"], old["c"], old["s"]) >= (stamp, change_id, system)
+        ):
             stale.append(name)
             continue
-        prov[name] = {"s": system, "c": change_id, "v": stamp, "q": seq, "p": old["q"] if old else None}
+        entry = {"s": system, "c": change_id, "v": stamp, "q": seq, "p": old["q"] if old else None}
+        if versioned:
+            entry["k"] = 1
+        prov[name] = entry
         values[name] = value
         applied.append(name)
     if applied:

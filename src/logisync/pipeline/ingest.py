@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 from ..config.model import SyncMap
 from ..config.ownership import Ownership, Scopes
-from ..domain.change import Change, Outcome, now_us
+from ..domain.change import Change, Outcome, now_us, to_us
 from ..domain.kinds import Domain, OutcomeKind
 from ..domain.record import RecordState, describe_stale, merge
 from ..store.base import LogEntry, NewDelivery, NewException, SeenChange, Store
@@ -35,13 +37,14 @@ class Pipeline:
 
     def ingest(self, system: str, changes: Sequence[Change], *, source: str | None = None) -> list[Outcome]:
         """Run one batch through validate → dedupe → authorize → order → apply → log → enqueue."""
-        received = now_us()
         verdicts = [self._check(system, c) for c in changes]
         with self.store.write() as tx:
             if tx.locks_keys:  # stores with several writers serialize on the keys and ids in the batch
                 tx.lock_keys(
                     [f"r:{c.domain.value}/{c.key}" for c in changes] + [f"i:{system}/{c.id}" for c in changes]
                 )
+            # read under the locks: a key's changes are received in the order they commit
+            received = now_us()
             seen = tx.seen(system, [c.id for c in changes])
             outcomes: list[Outcome] = []
             todo: list[tuple[Change, Verdict, Outcome]] = []
@@ -72,11 +75,8 @@ class Pipeline:
             targets = self.router.targets
             for (change, verdict, outcome), seq in zip(todo, tx.next_seqs(len(todo)), strict=True):
                 domain, is_event = _DOMAINS[change.domain]
-                if change.version is None and change.occurred_at is None:
-                    stamp = self._arrival(received)
-                else:
-                    stamp = change.order_stamp(received)
                 fields = verdict.fields
+                stamp = self._stamp(change, fields, received)
                 applied: list[str] | None = None
                 rk = (domain, change.key)
                 rec: RecordState | None = records.get(rk)
@@ -98,6 +98,7 @@ class Pipeline:
                         fields=fields,
                         at_us=received,
                         seq=seq,
+                        versioned=change.version is not None,
                     )
                     applied = result.applied
                     if applied:
@@ -137,6 +138,7 @@ class Pipeline:
                         applied,
                         source,
                         prev_seq,
+                        change.version is not None,
                     )
                 )
 
@@ -149,6 +151,23 @@ class Pipeline:
             tx.open_exceptions(exceptions, received)
             tx.count_outcomes({(s, d.value, o.value): n for (s, d, o), n in counts.items()})
         return outcomes
+
+    def _stamp(self, change: Change, fields: dict[str, Any] | None, received: int) -> int:
+        """What orders this change against others of the same fields.
+
+        Its `version`, else its `occurred_at`, else an `occurred_at` among its fields (carrier
+        events carry their time inside), else its arrival.
+        """
+        if change.version is not None:
+            return change.version
+        if change.occurred_at is not None:
+            return to_us(change.occurred_at)
+        if fields is not None and isinstance(fields.get("occurred_at"), str):
+            try:
+                return to_us(datetime.fromisoformat(fields["occurred_at"]))
+            except ValueError:
+                pass
+        return self._arrival(received)
 
     def _arrival(self, received: int) -> int:
         """The order stamp of a change with neither version nor event time: its arrival, in µs.

@@ -27,6 +27,7 @@ class LogEntry:
     applied: list[str] | None
     source: str | None = None
     prev_seq: int | None = None  # the previous entry for the same record
+    versioned: bool = False  # the stamp is a source version (else a time in µs)
 
 
 @dataclass(slots=True)

@@ -16,9 +16,20 @@ from .sql import SqlStore
 _MIGRATION_LOCK = 7_151_515_151  # advisory lock id: one migrator at a time
 
 
-def _key_hash(key: str) -> int:
-    """A stable signed 64-bit hash of a record key, for advisory locks."""
-    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+LOCK_BUCKETS = 256  # advisory locks per transaction at most, whatever the batch size
+
+
+def _lock_bucket(key: str) -> int:
+    """The advisory lock that guards a key: one of LOCK_BUCKETS, from a stable hash.
+
+    Buckets keep a batch's locks bounded (PostgreSQL's lock table is shared and small: by default
+    64 x max_connections entries), at the price of some writers of unrelated keys waiting.
+    """
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+    return _LOCK_SPACE + int.from_bytes(digest, "big") % LOCK_BUCKETS
+
+
+_LOCK_SPACE = 7_151_000_000  # logisync's range of advisory lock ids
 
 
 class PostgresStore(SqlStore):
@@ -43,8 +54,20 @@ class PostgresStore(SqlStore):
     def _begin_write(self, cur: Any) -> None:
         cur.execute("BEGIN")
 
+    def _cursor(self) -> Any:
+        """A cursor on a live connection: one that the server closed or lost is opened anew."""
+        if self.conn.closed or self.conn.broken:
+            self.conn.close()
+            try:
+                self.conn = psycopg.connect(self.url, autocommit=True)
+            except psycopg.OperationalError as exc:
+                raise StoreError(
+                    f"cannot reconnect to PostgreSQL at {_safe(self.url)}: {str(exc).strip()}"
+                ) from exc
+        return self.conn.cursor()
+
     def _lock_keys(self, cur: Any, keys: Sequence[str]) -> None:
-        hashes = sorted({_key_hash(k) for k in keys})
+        hashes = sorted({_lock_bucket(k) for k in keys})
         if hashes:
             cur.execute("SELECT count(pg_advisory_xact_lock(h)) FROM unnest(%s::bigint[]) AS h", (hashes,))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import orjson
@@ -27,7 +27,10 @@ def loads(text: str | bytes | None) -> Any:
     return None if text is None else orjson.loads(text)
 
 
-_LOG_COLUMNS = "seq, system, change_id, domain, key, stamp, received_us, outcome, reason, payload, applied, source, prev_seq"
+_LOG_COLUMNS = (
+    "seq, system, change_id, domain, key, stamp, received_us, outcome, reason, payload, applied, source, prev_seq, "
+    "versioned"
+)
 _EXC_COLUMNS = (
     "id, kind, state, domain, key, system, change_id, route, reason, detail, assignee, created_us, updated_us"
 )
@@ -43,7 +46,7 @@ SQL_SEEN = (
 SQL_LOAD = (
     "SELECT key, fields, prov, revision, updated_us, last_seq FROM records WHERE domain = ? AND key IN ({in})"
 )
-SQL_APPEND = f"INSERT INTO changes ({_LOG_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+SQL_APPEND = f"INSERT INTO changes ({_LOG_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 SQL_INSERT_RECORD = (
     "INSERT INTO records (domain, key, fields, prov, revision, created_us, updated_us, last_seq) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -130,11 +133,12 @@ class SqlWriteTx:
                 e.stamp,
                 e.received_us,
                 e.outcome,
-                e.reason,
+                _text(e.reason),
                 dumps(e.payload),
                 _applied_column(e),
                 e.source,
                 e.prev_seq,
+                int(e.versioned),
             )
             for e in entries
         ]
@@ -184,7 +188,7 @@ class SqlWriteTx:
                 x.system,
                 x.change_id,
                 x.route,
-                x.reason,
+                _text(x.reason),
                 None if x.detail is None else dumps(x.detail),
                 at_us,
                 at_us,
@@ -247,7 +251,8 @@ class SqlStore:
             try:
                 yield SqlWriteTx(self, cur)
             except BaseException:
-                cur.execute("ROLLBACK")
+                with suppress(Exception):  # a dead connection: the fault that brought us here is raised
+                    cur.execute("ROLLBACK")
                 raise
             else:
                 cur.execute("COMMIT")
@@ -437,6 +442,11 @@ def _outbox_row(row: Sequence[Any]) -> OutboxRow:
     )
 
 
+def _text(value: str | None) -> str | None:
+    """Text for a TEXT column: PostgreSQL refuses NUL, so it is written as an escape."""
+    return value.replace("\x00", "\\x00") if value and "\x00" in value else value
+
+
 def _applied_column(e: LogEntry) -> str | None:
     """The `applied` column: NULL when not applied at all, or when every received field was."""
     if e.applied is None or len(e.applied) == len(e.payload):
@@ -445,14 +455,42 @@ def _applied_column(e: LogEntry) -> str | None:
 
 
 def _log_entry(row: Sequence[Any]) -> LogEntry:
-    seq, system, cid, domain, key, stamp, received, outcome, reason, payload, applied, source, prev = row
+    (
+        seq,
+        system,
+        cid,
+        domain,
+        key,
+        stamp,
+        received,
+        outcome,
+        reason,
+        payload,
+        applied,
+        source,
+        prev,
+        versioned,
+    ) = row
     fields = loads(payload)
     if applied is not None:
         applied_fields = loads(applied)
     else:
         applied_fields = list(fields) if outcome == "applied" else None
     return LogEntry(
-        seq, system, cid, domain, key, stamp, received, outcome, reason, fields, applied_fields, source, prev
+        seq,
+        system,
+        cid,
+        domain,
+        key,
+        stamp,
+        received,
+        outcome,
+        reason,
+        fields,
+        applied_fields,
+        source,
+        prev,
+        bool(versioned),
     )
 
 

@@ -1,17 +1,15 @@
-"""PostgreSQL store helpers: advisory-lock key hashes, and URLs shown without their passwords."""
+"""PostgreSQL store helpers: advisory-lock buckets, and URLs shown without their passwords."""
 
 from __future__ import annotations
 
-from logisync.store.postgres import _key_hash, _safe
+from logisync.store.postgres import _LOCK_SPACE, LOCK_BUCKETS, _lock_bucket, _safe
 
 
-def test_key_hashes_are_stable_signed_64_bit_integers():
-    keys = [f"r:inventory/SKU-{i}@DC1" for i in range(2000)] + ["", "i:wms/c1"]
-    hashes = [_key_hash(k) for k in keys]
-    assert all(-(2**63) <= h < 2**63 for h in hashes)
-    assert len(set(hashes)) == len(keys)
-    assert [_key_hash(k) for k in keys] == hashes
-    assert any(h < 0 for h in hashes)  # the whole signed range is used
+def test_keys_lock_a_bounded_number_of_stable_buckets():
+    keys = [f"r:inventory/SKU-{i}@DC1" for i in range(20_000)] + ["", "i:wms/c1"]
+    buckets = [_lock_bucket(k) for k in keys]
+    assert {b - _LOCK_SPACE for b in buckets} == set(range(LOCK_BUCKETS))  # all used, no more
+    assert [_lock_bucket(k) for k in keys] == buckets  # stable
 
 
 def test_urls_in_messages_never_show_the_password():

@@ -26,7 +26,8 @@ CREATE TABLE changes (
     payload      TEXT    NOT NULL,  -- JSON object: the fields as received
     applied      TEXT,              -- JSON list of the fields taken in; NULL: all (if applied) or none
     source       TEXT,              -- where it came from: api, a file and line, a connector
-    prev_seq     INTEGER            -- the previous entry for the same record (its history, newest first)
+    prev_seq     INTEGER,  -- the previous entry for the same record (its history, newest first)
+    versioned    INTEGER NOT NULL DEFAULT 0  -- 1 when the stamp is a source version, 0 a time
 );
 -- change_id leads, so a batch of ids is looked up by the index whatever the statistics say
 CREATE UNIQUE INDEX changes_idempotency ON changes (change_id, system);
