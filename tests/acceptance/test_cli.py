@@ -344,6 +344,20 @@ def test_history_lists_changes_and_travels_in_time(store, tmp_path):
     assert "write an ISO time" in nonsense.stderr
 
 
+@pytest.mark.parametrize(
+    ("as_of", "problem"),
+    [
+        ("9999-12-31T23:59:59.999999-23:59", "is after the year 9999 (UTC)"),
+        ("0001-01-01T00:00:00+23:59", "is before 1970"),
+    ],
+)
+def test_history_refuses_a_moment_it_cannot_show(tmp_path, as_of, problem):
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    result = run("history", "inventory", "SKU-1@DC1", "--as-of", as_of, "--store", url)
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"--as-of {as_of!r} {problem}\n"
+
+
 def test_status_counts_outcomes_exceptions_and_outbox(store):
     ingest(store.url)
     result = run("status", "--store", store.url, "--json")

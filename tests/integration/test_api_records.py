@@ -80,6 +80,16 @@ def test_a_bad_as_of_is_422(hub, as_of):
     assert "ISO 8601" in error["message"]
 
 
+@pytest.mark.parametrize("as_of", ["9999-12-31T23:59:59.999999-23:59", "0001-01-01T00:00:00+23:59"])
+def test_an_as_of_beyond_the_years_1_to_9999_utc_is_422(hub, as_of):
+    send(hub, change("c1"))
+    error = problem(hub.get(URL, params={"as_of": as_of}, headers=ADMIN), 422, "invalid_request")
+    assert error["errors"][0]["path"] == "as_of"
+    assert "outside years 1-9999 UTC" in error["message"]
+    edge = hub.get(URL, params={"as_of": "9999-12-31T23:59:59.999999Z"}, headers=ADMIN)
+    assert edge.status_code == 200, edge.text
+
+
 def test_history_lists_every_change_with_its_outcome(hub):
     send(hub, change("c1", version=2, on_hand=10), change("c2", version=1, on_hand=3))
     send(hub, change("c1", version=2, on_hand=10))  # a duplicate is not a new entry

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query
@@ -24,6 +24,9 @@ from .schemas import Problem, RecordExplanation, RecordHistory, RecordView
 
 T = TypeVar("T")
 _MOMENT: TypeAdapter[datetime] = TypeAdapter(datetime)
+# The moments a datetime can hold, in UTC: an `as_of` outside them parses but cannot be shown back.
+EARLIEST_US = to_us(datetime.min.replace(tzinfo=UTC))
+LATEST_US = to_us(datetime.max.replace(tzinfo=UTC))
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "description": description}
     for status, description in {
@@ -41,13 +44,18 @@ AS_OF = Query(
 
 
 def parse_as_of(text: str) -> int:
-    """An ISO 8601 moment in µs since the epoch. A `+` that a URL turned into a space is put back."""
+    """An ISO 8601 moment in µs since the epoch, within years 1-9999 UTC. A `+` that a URL turned
+    into a space is put back."""
+    message = f"as_of {text!r} is not an ISO 8601 timestamp (write e.g. 2025-01-31T12:00:00Z)"
     for candidate in dict.fromkeys((text, text.replace(" ", "+"))):
         try:
-            return to_us(_MOMENT.validate_python(candidate))
+            at_us = to_us(_MOMENT.validate_python(candidate))
         except (ValidationError, OverflowError, ValueError):
             continue
-    message = f"as_of {text!r} is not an ISO 8601 timestamp (write e.g. 2025-01-31T12:00:00Z)"
+        if EARLIEST_US <= at_us <= LATEST_US:
+            return at_us
+        message = f"as_of {text!r} is outside years 1-9999 UTC"
+        break
     raise invalid(message, [{"path": "as_of", "message": message}])
 
 

@@ -117,6 +117,9 @@ def _iso(text: str | None) -> str:
     return when(to_us(datetime.fromisoformat(text))) if text else NONE
 
 
+LATEST_US = to_us(datetime.max.replace(tzinfo=UTC))  # the last moment a datetime can hold
+
+
 def parse_moment(text: str) -> int | str:
     """µs since the epoch for an ISO time (`2026-03-01T12:00:00Z`, naive is UTC) or a duration
     ago (`10m`, `2h`, `3d`); else what is wrong, as a message."""
@@ -129,4 +132,8 @@ def parse_moment(text: str) -> int | str:
             at = to_us(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
         except (ValueError, OverflowError, OSError):
             return problem
-    return at if at >= 0 else f"--as-of {text!r} is before 1970"
+    if at < 0:
+        return f"--as-of {text!r} is before 1970"
+    if at > LATEST_US:
+        return f"--as-of {text!r} is after the year 9999 (UTC)"
+    return at
