@@ -133,6 +133,11 @@ def test_history_pages_from_the_newest_back_to_the_first_change(hub):
     assert [c["seq"] for c in beyond["changes"]] == [e.seq for e in every]
     too_many = hub.get(f"{URL}/history", headers=ADMIN, params={"limit": 5000})
     assert problem(too_many, 422, "invalid_request")["errors"][0]["path"] == "limit"
+    # the largest position a store can hold is a signed 64-bit integer; one past it is out of range
+    top = hub.get(f"{URL}/history", headers=ADMIN, params={"before": 2**63 - 1}).json()
+    assert [c["seq"] for c in top["changes"]] == [e.seq for e in every]
+    past_top = hub.get(f"{URL}/history", headers=ADMIN, params={"before": 2**63})
+    assert problem(past_top, 422, "invalid_request")["errors"][0]["path"] == "before"
 
 
 def test_explain_tells_each_fields_story(hub):

@@ -158,7 +158,7 @@ def records_router(store: Store, keyring: Keyring, scopes: Scopes) -> APIRouter:
             100, ge=1, le=1000, description="at most this many changes, the newest first chosen"
         ),
         before: int | None = Query(
-            None, ge=1, description="only changes older than this log position (`seq`)"
+            None, ge=1, le=2**63 - 1, description="only changes older than this log position (`seq`)"
         ),
         caller: Caller = Depends(authenticate),
     ) -> Response:
