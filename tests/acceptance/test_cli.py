@@ -110,6 +110,26 @@ def test_check_reports_every_problem(tmp_path):
     ]
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql://hub:s3cret-pw@db.example/hub", "postgresql://hub@db.example/hub?password=s3cret-pw"],
+)
+def test_check_never_prints_the_store_password(tmp_path, url):
+    path = tmp_path / "hub.yaml"
+    path.write_text(HUB.read_text().replace("store: sqlite:///hub.db", f"store: {url}"))
+    result = run("check", path)
+    assert result.exit_code == 0, result.output
+    assert "store postgresql://hub@db.example/hub · API on" in result.stdout
+    assert "s3cret-pw" not in result.output
+
+
+def test_a_refused_store_url_is_quoted_without_its_password():
+    result = run("status", "--store", "mysql://hub:s3cret-pw@db.example/hub")
+    assert result.exit_code == 2
+    assert "unknown store URL 'mysql://hub@db.example/hub'" in result.stderr
+    assert "s3cret-pw" not in result.output
+
+
 def test_check_without_a_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = run("check")

@@ -8,11 +8,11 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
-from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import uvicorn
 
 from ..config.model import SyncMap
+from ..redact import redact_url
 from ..store import open_store
 from .app import create_app
 
@@ -46,7 +46,7 @@ def serve(
                 lifespan="on",
                 timeout_graceful_shutdown=GRACE_SECONDS,
             )
-            announce = f"logisync listening on http://{_host(host)}:{{port}} (store: {redact(url)})"
+            announce = f"logisync listening on http://{_host(host)}:{{port}} (store: {redact_url(url)})"
             _Server(config, lambda bound: print(announce.format(port=bound), flush=True)).run()
         finally:
             store.close()
@@ -95,15 +95,3 @@ def _stoppable() -> Iterator[None]:
 
 def _host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
-
-
-def redact(url: str) -> str:
-    """A store URL fit to print: without its password (in the authority or the query)."""
-    parts = urlsplit(url)
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    kept = [(k, v) for k, v in pairs if k.lower() != "password"]
-    if parts.password is None and len(kept) == len(pairs):
-        return url
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    netloc = f"{userinfo.partition(':')[0]}@{hostport}" if userinfo else hostport
-    return parts._replace(netloc=netloc, query=urlencode(kept)).geturl()

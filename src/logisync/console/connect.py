@@ -6,12 +6,12 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import psycopg
 
 from ..config import SyncMap, load_syncmap
 from ..errors import LogisyncError
+from ..redact import redact_url
 from ..store import Store, open_store
 from ..store.sqlite import parse_sqlite_url
 from .output import fail
@@ -42,13 +42,13 @@ def opened(url: str, *, must_exist: bool = False) -> Iterator[Store]:
             path, _ = parse_sqlite_url(url)
             if path != ":memory:" and not Path(path).exists():
                 raise fail(
-                    f"no store at {shown(url)} (nothing has been ingested there; check --store or `store:`)"
+                    f"no store at {redact_url(url)} (nothing has been ingested there; check --store or `store:`)"
                 )
         store = open_store(url)
-    except LogisyncError as exc:
-        raise fail(str(exc)) from None
+    except LogisyncError as exc:  # a refused URL may be quoted whole: password and all
+        raise fail(str(exc).replace(url, redact_url(url))) from None
     except (sqlite3.Error, psycopg.Error) as exc:
-        raise fail(f"cannot open the store {shown(url)}: {exc}") from None
+        raise fail(f"cannot open the store {redact_url(url)}: {exc}") from None
     try:
         yield store
     except LogisyncError as exc:
@@ -62,12 +62,3 @@ def opened(url: str, *, must_exist: bool = False) -> Iterator[Store]:
 def is_store_fault(exc: BaseException) -> bool:
     """A fault to report in a sentence (the store, the database); anything else is a bug to show."""
     return isinstance(exc, LogisyncError | sqlite3.Error | psycopg.Error)
-
-
-def shown(url: str) -> str:
-    """A store URL fit to print: any password is masked."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()

@@ -14,7 +14,7 @@ from ..config.model import AuthConfig, RouteFilter
 from ..config.ownership import OwnerEntry, Ownership, Scopes
 from ..domain.catalog import CATALOG
 from ..domain.kinds import Domain
-from .connect import shown
+from ..redact import redact_url
 from .output import NONE, seconds, value
 
 POLICY_STYLE = {"reject": "red", "propose": "yellow"}
@@ -32,7 +32,7 @@ def show_syncmap(console: Console, syncmap: SyncMap, filename: str) -> None:
     api = syncmap.api
     admin = Text.assemble(" · admin key ", _env(api.admin)) if api.admin else Text(" · no admin key")
     console.print(
-        Text.assemble(f"store {shown(syncmap.store)} · API on {api.host}:{api.port}", admin),
+        Text.assemble(f"store {redact_url(syncmap.store)} · API on {api.host}:{api.port}", admin),
         highlight=False,
     )
     console.print(systems_table(syncmap, Scopes(syncmap, ownership)))
