@@ -39,6 +39,9 @@ def parse_syncmap(text: str, filename: str = "<sync map>", env: Mapping[str, str
         where = f"{filename}:{mark.line + 1}" if mark else filename
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{where}: not valid YAML: {problem}") from exc
+    duplicates = _duplicate_keys(node, filename)
+    if duplicates:
+        raise ConfigError("\n".join(duplicates))
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -153,6 +156,48 @@ def _line_index(node: yaml.Node | None) -> dict[Path_, int]:
     return index
 
 
+def _duplicate_keys(node: yaml.Node | None, filename: str) -> list[str]:
+    """`file:line: path: duplicate key 'k' (first at line N)` for every key written twice in one
+    mapping, anywhere in the document (YAML would silently keep the last)."""
+    problems: list[str] = []
+    keys = yaml.SafeLoader("")  # only to read a key as YAML does: `wms` and "wms" are one key
+    seen_nodes: set[int] = set()
+
+    def walk(n: yaml.Node, path: Path_) -> None:
+        if id(n) in seen_nodes:  # an alias: the anchored node was checked where it was written
+            return
+        seen_nodes.add(id(n))
+        if isinstance(n, yaml.MappingNode):
+            first: dict[Any, int] = {}
+            for key_node, value_node in n.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    walk(value_node, path)
+                    continue
+                if not isinstance(key_node, yaml.ScalarNode):
+                    walk(value_node, (*path, "?"))  # a mapping or list as a key: wrong anyway
+                    continue
+                key = keys.construct_object(key_node)
+                line = key_node.start_mark.line + 1
+                if key in first:
+                    problems.append(
+                        f"{filename}:{line}: {_dotted(path) or '(top)'}: "
+                        f"duplicate key {key!r} (first at line {first[key]})"
+                    )
+                first.setdefault(key, line)
+                walk(value_node, (*path, str(key_node.value)))
+        elif isinstance(n, yaml.SequenceNode):
+            for i, item in enumerate(n.value):
+                walk(item, (*path, i))
+
+    if node is not None:
+        walk(node, ())
+    return problems
+
+
+def _dotted(path: Path_) -> str:
+    return ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in path).replace(".[", "[")
+
+
 def _locate(filename: str, lines: dict[Path_, int], loc: Path_, message: str) -> str:
     """`file:line: a.b.c: message`, using the deepest part of the path that the file has."""
     path = tuple(p for p in loc if not (isinstance(p, str) and p in {"str", "OwnerRule"}))
@@ -160,5 +205,4 @@ def _locate(filename: str, lines: dict[Path_, int], loc: Path_, message: str) ->
     while probe and probe not in lines:
         probe = probe[:-1]
     line = lines.get(probe, 1)
-    dotted = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in path).replace(".[", "[")
-    return f"{filename}:{line}: {dotted or '(top)'}: {message}"
+    return f"{filename}:{line}: {_dotted(path) or '(top)'}: {message}"

@@ -120,14 +120,48 @@ def test_bad_yaml_names_the_line():
     ]
 
 
+def test_a_repeated_key_is_refused_not_overwritten():
+    assert problems("systems: {wms: {kind: wms}, wms: {kind: erp}}\n") == [
+        "hub.yaml:1: systems: duplicate key 'wms' (first at line 1)"
+    ]
+
+
+def test_repeated_keys_are_found_anywhere_and_all_reported():
+    text = """\
+    store: sqlite:///a.db
+    systems:
+      wms: {kind: wms}
+      erp: {kind: erp}
+      "wms": {kind: erp}
+    store: sqlite:///b.db
+    routes:
+      - name: stock-to-erp
+        domain: inventory
+        to: erp
+        filter: {sku: [A], sku: [B]}
+        name: again
+    """
+    assert problems(text) == [
+        "hub.yaml:5: systems: duplicate key 'wms' (first at line 3)",
+        "hub.yaml:6: (top): duplicate key 'store' (first at line 1)",
+        "hub.yaml:11: routes[0].filter: duplicate key 'sku' (first at line 11)",
+        "hub.yaml:12: routes[0]: duplicate key 'name' (first at line 8)",
+    ]
+
+
+def test_a_key_overriding_a_merged_one_is_not_a_duplicate():
+    text = "x-wms: &wms {kind: wms}\nsystems:\n  wms: {<<: *wms, kind: erp}\n"
+    assert problems(text) == ["hub.yaml:1: x-wms: unknown key"]  # the merge itself is fine
+
+
 def test_a_list_at_the_top_is_not_a_map():
     assert problems("- wms\n") == ["hub.yaml:1: the sync map must be a mapping (systems:, owners:, routes:)"]
 
 
 def test_load_reads_the_file_and_names_it(tmp_path):
     path = tmp_path / "hub.yaml"
-    path.write_text(BASE + "owners: {return: nobody}\n")
-    with pytest.raises(ConfigError, match=r"hub\.yaml:9: owners.return: unknown system 'nobody'"):
+    path.write_text(BASE.replace("  product: erp\n", "  product: erp\n  return: nobody\n"))
+    with pytest.raises(ConfigError, match=r"hub\.yaml:6: owners.return: unknown system 'nobody'"):
         load_syncmap(path, env={})
 
 
