@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from ..domain.kinds import Domain
 from ..errors import ConfigError
 from .model import OwnerRule, SyncMap
 from .ownership import parse_owner_key
@@ -58,6 +59,18 @@ def parse_syncmap(text: str, filename: str = "<sync map>", env: Mapping[str, str
         raise ConfigError("\n".join(problems))
     return syncmap
 
+
+# The route filters each domain's keys can satisfy (as `pipeline/routing.py` reads keys): an
+# inventory key `SKU@LOCATION` has a SKU and a location, a product key is a SKU, a location key a
+# location; every other key has neither.
+ROUTE_FILTERS: dict[Domain, tuple[str, ...]] = {
+    domain: (
+        "key_prefix",
+        *(("sku_prefix", "sku") if domain in (Domain.product, Domain.inventory) else ()),
+        *(("location",) if domain in (Domain.inventory, Domain.location) else ()),
+    )
+    for domain in Domain
+}
 
 OWNER_SHAPE = "expected a system name, or a mapping {system: NAME, on_conflict: reject|propose}"
 
@@ -109,6 +122,18 @@ def _cross_check(syncmap: SyncMap) -> list[tuple[Path_, str]]:
         seen.setdefault(route.name, i)
         if route.to not in syncmap.systems:
             problems.append((("routes", i, "to"), f"unknown system {route.to!r} (known: {known})"))
+        if route.filter is not None:
+            supported = ROUTE_FILTERS[route.domain]
+            for name in ("sku_prefix", "sku", "location"):
+                if getattr(route.filter, name) is not None and name not in supported:
+                    problems.append(
+                        (
+                            ("routes", i, "filter", name),
+                            f"filter {name!r} can never match: {route.domain.value} keys carry no "
+                            f"{'location' if name == 'location' else 'SKU'} ({route.domain.value} "
+                            f"routes can filter on: {', '.join(supported)})",
+                        )
+                    )
     return problems
 
 

@@ -120,6 +120,24 @@ def test_bad_yaml_names_the_line():
     ]
 
 
+def test_a_route_filter_its_domain_cannot_match_is_refused():
+    text = BASE + (
+        "  - {name: skus-of-orders, domain: order, to: erp, filter: {key_prefix: [SO-], sku_prefix: [A]}}\n"
+        "  - {name: dcs-of-products, domain: product, to: erp, filter: {location: [DC1]}}\n"
+        "  - {name: skus-of-dcs, domain: location, to: erp, filter: {sku: [A], location: [DC1]}}\n"
+        "  - {name: a-wave, domain: inventory, to: erp, filter: {sku: [A], sku_prefix: [B], location: [DC1]}}\n"
+        "  - {name: some-orders, domain: order, to: erp, filter: {key_prefix: [SO-]}}\n"
+    )
+    assert problems(text) == [
+        "hub.yaml:9: routes[1].filter.sku_prefix: filter 'sku_prefix' can never match: order keys carry "
+        "no SKU (order routes can filter on: key_prefix)",
+        "hub.yaml:10: routes[2].filter.location: filter 'location' can never match: product keys carry "
+        "no location (product routes can filter on: key_prefix, sku_prefix, sku)",
+        "hub.yaml:11: routes[3].filter.sku: filter 'sku' can never match: location keys carry no SKU "
+        "(location routes can filter on: key_prefix, location)",
+    ]
+
+
 def test_a_repeated_key_is_refused_not_overwritten():
     assert problems("systems: {wms: {kind: wms}, wms: {kind: erp}}\n") == [
         "hub.yaml:1: systems: duplicate key 'wms' (first at line 1)"
