@@ -22,10 +22,44 @@ PRAGMAS = {
     "busy_timeout": "10000",
     "foreign_keys": "off",
 }
+# What a URL may set each PRAGMA to (any letter case): a word from the list, or an integer (None).
+# The value is pasted into `PRAGMA name = value`, so nothing else may get through.
+#   synchronous  full (the default): a committed change survives a power cut; extra: as full
+#                here (it adds a sync only rollback journals need); normal: a committed change
+#                survives the process crashing, but a power cut or an OS crash may lose the last
+#                ones acknowledged (the file is not corrupted: WAL stays consistent).
+#   journal_mode only wal: the store's concurrency (readers beside one writer) depends on it.
+ALLOWED: dict[str, tuple[str, ...] | None] = {
+    "journal_mode": ("wal",),
+    "synchronous": ("normal", "full", "extra"),
+    "cache_size": None,  # pages, or KiB when negative
+    "temp_store": ("default", "file", "memory"),
+    "busy_timeout": None,  # milliseconds
+    "foreign_keys": ("on", "off"),
+}
+_INT64 = range(-(2**63), 2**63)
+
+
+def check_pragma(name: str, value: str) -> str:
+    """`value` as it is safe to write in `PRAGMA name = value`, or a ConfigError saying what is allowed."""
+    if name not in ALLOWED:
+        raise ConfigError(f"unknown SQLite setting {name!r} (known: {', '.join(ALLOWED)})")
+    allowed = ALLOWED[name]
+    text = value.strip().lower()
+    if allowed is None:
+        digits = text.removeprefix("-")
+        if digits.isascii() and digits.isdigit() and int(text) in _INT64:
+            return str(int(text))
+        raise ConfigError(f"SQLite setting {name}={value!r} is not allowed (allowed: an integer)")
+    if text in allowed:
+        return text
+    raise ConfigError(f"SQLite setting {name}={value!r} is not allowed (allowed: {', '.join(allowed)})")
 
 
 def parse_sqlite_url(url: str) -> tuple[str, dict[str, str]]:
-    """`sqlite:///relative.db`, `sqlite:////abs.db`, `sqlite:///:memory:` -> (path, pragmas)."""
+    """`sqlite:///relative.db`, `sqlite:////abs.db`, `sqlite:///:memory:` -> (path, pragmas).
+
+    `?synchronous=normal` and the like change a PRAGMA, to one of the values in `ALLOWED`."""
     parts = urlsplit(url)
     if parts.scheme != "sqlite":
         raise ConfigError(f"not a SQLite URL: {url!r}")
@@ -33,18 +67,19 @@ def parse_sqlite_url(url: str) -> tuple[str, dict[str, str]]:
     if not path:
         raise ConfigError(f"the SQLite URL {url!r} names no file (write sqlite:///logisync.db)")
     pragmas = dict(PRAGMAS)
-    for name, values in parse_qs(parts.query).items():
+    for name, values in parse_qs(parts.query, keep_blank_values=True).items():
         if name not in PRAGMAS:
             raise ConfigError(f"unknown SQLite setting {name!r} in {url!r} (known: {', '.join(PRAGMAS)})")
-        pragmas[name] = values[-1]
+        pragmas[name] = check_pragma(name, values[-1])
     return path, pragmas
 
 
 def connect(path: str, pragmas: dict[str, str]) -> sqlite3.Connection:
+    checked = {name: check_pragma(name, value) for name, value in pragmas.items()}
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    for name, value in pragmas.items():
+    for name, value in checked.items():
         conn.execute(f"PRAGMA {name} = {value}")
     return conn
 
