@@ -10,6 +10,7 @@ import psycopg
 
 from ..domain.change import now_us
 from ..errors import StoreError
+from ..redact import redact_url
 from .migrate import pending
 from .sql import SqlStore
 
@@ -40,7 +41,9 @@ class PostgresStore(SqlStore):
         try:
             conn = psycopg.connect(url, autocommit=True)
         except psycopg.OperationalError as exc:
-            raise StoreError(f"cannot connect to PostgreSQL at {_safe(url)}: {str(exc).strip()}") from exc
+            raise StoreError(
+                f"cannot connect to PostgreSQL at {redact_url(url)}: {str(exc).strip()}"
+            ) from exc
         super().__init__(conn)
         self.url = url
 
@@ -62,7 +65,7 @@ class PostgresStore(SqlStore):
                 self.conn = psycopg.connect(self.url, autocommit=True)
             except psycopg.OperationalError as exc:
                 raise StoreError(
-                    f"cannot reconnect to PostgreSQL at {_safe(self.url)}: {str(exc).strip()}"
+                    f"cannot reconnect to PostgreSQL at {redact_url(self.url)}: {str(exc).strip()}"
                 ) from exc
         return self.conn.cursor()
 
@@ -92,13 +95,3 @@ class PostgresStore(SqlStore):
                 )
                 done.append(f"{m.version:04d}_{m.name}")
             return done
-
-
-def _safe(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    try:
-        info = psycopg.conninfo.conninfo_to_dict(url)
-    except psycopg.ProgrammingError:
-        return "<unparseable URL>"
-    info.pop("password", None)
-    return " ".join(f"{k}={v}" for k, v in info.items())
