@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from ..config.model import Limits
-from ..domain.change import Outcome, from_us
+from ..domain.change import Outcome
 from ..domain.kinds import OutcomeKind
 from .auth import Caller, Keyring, authenticator, check_sender, check_write
 from .batch import check_media_type, parse_batch, read_body
@@ -44,26 +44,8 @@ def result(outcomes: list[Outcome]) -> dict[str, Any]:
     listed = []
     for outcome in outcomes:
         counts[outcome.outcome.value] += 1
-        listed.append(_outcome(outcome, times))
+        listed.append(outcome.as_dict(times))
     return {"outcomes": listed, "counts": counts}
-
-
-def _outcome(outcome: Outcome, times: dict[int, str]) -> dict[str, Any]:
-    """`outcome.as_dict()`, formatting each distinct time once (a batch shares one): 3x faster."""
-    out: dict[str, Any] = {"id": outcome.id, "outcome": outcome.outcome.value}
-    if outcome.reason is not None:
-        out["reason"] = outcome.reason
-    if outcome.applied_fields is not None:
-        out["applied_fields"] = outcome.applied_fields
-    if outcome.original is not None:
-        out["original"] = _outcome(outcome.original, times)
-    us = outcome.received_us
-    if us is not None:
-        when = times.get(us)
-        if when is None:
-            when = times[us] = from_us(us).isoformat()
-        out["received_at"] = when
-    return out
 
 
 def changes_router(keyring: Keyring, ingestor: Ingestor, limits: Limits) -> APIRouter:

@@ -53,16 +53,24 @@ class Outcome:
     original: Outcome | None = None  # for a duplicate: the first outcome of this id
     received_us: int | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, times: dict[int, str] | None = None) -> dict[str, Any]:
+        """The outcome as JSON-ready data; `times` caches formatted times across a batch (they repeat)."""
         out: dict[str, Any] = {"id": self.id, "outcome": self.outcome.value}
         if self.reason is not None:
             out["reason"] = self.reason
         if self.applied_fields is not None:
             out["applied_fields"] = self.applied_fields
         if self.original is not None:
-            out["original"] = self.original.as_dict()
-        if self.received_us is not None:
-            out["received_at"] = from_us(self.received_us).isoformat()
+            out["original"] = self.original.as_dict(times)
+        us = self.received_us
+        if us is not None:
+            if times is None:
+                out["received_at"] = from_us(us).isoformat()
+            else:
+                when = times.get(us)
+                if when is None:
+                    when = times[us] = from_us(us).isoformat()
+                out["received_at"] = when
         return out
 
 

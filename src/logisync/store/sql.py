@@ -455,43 +455,14 @@ def _applied_column(e: LogEntry) -> str | None:
 
 
 def _log_entry(row: Sequence[Any]) -> LogEntry:
-    (
-        seq,
-        system,
-        cid,
-        domain,
-        key,
-        stamp,
-        received,
-        outcome,
-        reason,
-        payload,
-        applied,
-        source,
-        prev,
-        versioned,
-    ) = row
-    fields = loads(payload)
+    """A change log row (in `_LOG_COLUMNS` order) as a LogEntry."""
+    fields = loads(row[9])
+    applied, outcome = row[10], row[7]
     if applied is not None:
         applied_fields = loads(applied)
-    else:
+    else:  # NULL: every field, if applied at all
         applied_fields = list(fields) if outcome == "applied" else None
-    return LogEntry(
-        seq,
-        system,
-        cid,
-        domain,
-        key,
-        stamp,
-        received,
-        outcome,
-        reason,
-        fields,
-        applied_fields,
-        source,
-        prev,
-        bool(versioned),
-    )
+    return LogEntry(*row[:9], fields, applied_fields, row[11], row[12], bool(row[13]))  # type: ignore[call-arg]
 
 
 def _chunks(items: list[str]) -> Iterator[list[str]]:
