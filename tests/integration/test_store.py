@@ -282,3 +282,20 @@ def test_postgres_takes_a_bounded_number_of_locks_for_a_large_batch(postgres_sto
     outcomes = Pipeline(postgres_store, syncmap).ingest("wms", batch)
     assert {o.outcome.value for o in outcomes} == {"applied"}
     assert postgres_store.count_records("inventory") == 20_000
+
+
+def test_sqlite_reads_do_not_wait_for_a_write_transaction(sqlite_store, syncmap):
+    import threading
+
+    Pipeline(sqlite_store, syncmap).ingest(
+        "wms", [Change(id="w1", domain=Domain.inventory, key="SKU-1@DC1", fields={"on_hand": 4})]
+    )
+    seen: list = []
+    with sqlite_store.write():  # the writer holds the store (as during a commit)
+        reader = threading.Thread(
+            target=lambda: seen.append(sqlite_store.get_record("inventory", "SKU-1@DC1"))
+        )
+        reader.start()
+        reader.join(timeout=30)
+        assert not reader.is_alive(), "the read waited for the writer"
+    assert seen[0].fields == {"on_hand": 4}

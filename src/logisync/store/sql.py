@@ -213,7 +213,8 @@ class SqlStore:
 
     def __init__(self, conn: Any) -> None:
         self.conn = conn
-        self.lock = threading.RLock()
+        self.lock = threading.RLock()  # the writer's connection: one transaction at a time
+        self.read_lock = self.lock  # reads share it unless the store has a reader of its own
 
     # -- dialect hooks -------------------------------------------------------------------------
     def _sql(self, sql: str) -> str:
@@ -259,18 +260,16 @@ class SqlStore:
             finally:
                 cur.close()
 
+    def _read_cursor(self) -> Any:
+        return self._cursor()
+
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self.lock:
-            cur = self._cursor()
-            try:
-                return self._fetch(cur, self._sql(sql), params)
-            finally:
-                cur.close()
+        return self._query_raw(self._sql(sql), params)
 
     def _query_raw(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Like `_query`, for SQL already in this dialect."""
-        with self.lock:
-            cur = self._cursor()
+        """A read, in this dialect's SQL, on the reading connection."""
+        with self.read_lock:
+            cur = self._read_cursor()
             try:
                 return self._fetch(cur, sql, params)
             finally:

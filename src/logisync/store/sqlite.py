@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -93,6 +94,19 @@ class SqliteStore(SqlStore):
         self.url = url
         self.path = path
         self._seq = 0
+        # WAL lets readers run beside the writer: API reads need not wait for a commit's fsync.
+        self.reader = self.conn if path == ":memory:" else connect(path, self.pragmas)
+        if self.reader is not self.conn:
+            self.read_lock = threading.RLock()
+
+    def _read_cursor(self) -> Any:
+        return self.reader.cursor()
+
+    def close(self) -> None:
+        with self.read_lock:
+            if self.reader is not self.conn:
+                self.reader.close()
+        super().close()
 
     def _begin_write(self, cur: Any) -> None:
         cur.execute("BEGIN IMMEDIATE")
