@@ -90,16 +90,8 @@ class Pipeline:
                 else:
                     if rec is None:
                         rec = records[rk] = RecordState(domain, change.key)
-                    result = merge(
-                        rec,
-                        system=system,
-                        change_id=change.id,
-                        stamp=stamp,
-                        fields=fields,
-                        at_us=received,
-                        seq=seq,
-                        versioned=change.version is not None,
-                    )
+                    versioned = change.version is not None
+                    result = merge(rec, system, change.id, stamp, fields, received, seq, versioned)
                     applied = result.applied
                     if applied:
                         if result.stale:
