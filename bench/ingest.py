@@ -120,7 +120,7 @@ def phase_raw(args: argparse.Namespace, db: str) -> dict:
             rows = []
             for cid, key, v, q in batch:
                 seq += 1
-                prov = {"on_hand": {"s": "wms", "c": cid, "v": v, "q": seq, "p": None}}
+                prov = {"on_hand": {"s": "wms", "c": cid, "v": v, "q": seq, "p": None, "k": 1}}
                 rows.append((key, dumps({"on_hand": q}).decode(), dumps(prov).decode(), v, now, now, seq))
             conn.execute("BEGIN IMMEDIATE")
             conn.executemany(sql, rows)
