@@ -16,8 +16,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-run: $(STAMP)  ## install into .venv and start the hub on an embedded SQLite store
-	$(BIN)/logisync serve --config $(CONFIG)
+# `make run` is a local try-out on 127.0.0.1: each system of the example gets a development API key
+# unless the environment already sets one. A real deployment sets its own keys and runs `logisync serve`.
+DEV_KEYS := WMS_API_KEY=dev-wms-key ERP_API_KEY=dev-erp-key SHOP_API_KEY=dev-shop-key \
+	WEB_API_KEY=dev-web-key CARRIER_API_KEY=dev-carrier-key LOGISYNC_ADMIN_KEY=dev-admin-key
+
+run: $(STAMP)  ## install into .venv and start the hub on an embedded SQLite store (development keys)
+	@echo "development API keys for this run (set them in the environment to use your own):"
+	@$(foreach kv,$(DEV_KEYS),$(if $($(word 1,$(subst =, ,$(kv)))),,echo "  $(kv)";)) true
+	@env $(foreach kv,$(DEV_KEYS),$(if $($(word 1,$(subst =, ,$(kv)))),,$(kv))) $(BIN)/logisync serve --config $(CONFIG)
 
 test: $(STAMP)  ## install with test extras, lint (ruff, mypy), and run the whole test suite
 	$(BIN)/ruff check src tests bench
