@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from .common import Canonical, Code, CountryCode, CurrencyCode, Dimensions
+from .gtin import gtin_problem
+
+
+def _valid_gtin(code: str) -> str:
+    problem = gtin_problem(code)
+    if problem is not None:
+        raise ValueError(problem)
+    return code
+
+
+Gtin = Annotated[str, AfterValidator(_valid_gtin)]  # GTIN-8/12/13/14 with a correct check digit
 
 
 class Product(Canonical):
@@ -21,7 +32,7 @@ class Product(Canonical):
 
     name: str | None = None
     description: str | None = None
-    gtin: str | None = Field(default=None, pattern=r"^\d{8}$|^\d{12,14}$")
+    gtin: Gtin | None = None
     brand: str | None = None
     category: str | None = None
     base_uom: Code = "each"
