@@ -639,3 +639,41 @@ def test_quantities_are_bounded_so_derived_figures_stay_in_64_bits(store, pipeli
     [out] = pipeline.ingest("wms", [inv("q1", on_hand=0, allocated=18446744073709551615)])
     assert out.outcome == "quarantined"
     assert "allocated" in out.reason
+
+
+# -- lifecycles -----------------------------------------------------------------------------------
+
+
+def order_status(cid: str, v: int, status: str) -> Change:
+    return Change(id=cid, domain=Domain.order, key="SO-1", fields={"status": status}, version=v)
+
+
+def test_an_order_moves_forward_and_an_illegal_move_is_rejected_with_an_exception(store, pipeline):
+    for i, status in enumerate(["accepted", "allocated", "picking", "packed", "shipped", "delivered"], 1):
+        [out] = pipeline.ingest("wms", [order_status(f"s{i}", i, status)])
+        assert out.outcome == "applied", (status, out.reason)
+    [back] = pipeline.ingest("wms", [order_status("s7", 7, "picking")])
+    assert back.outcome == "rejected"
+    assert "order cannot move from 'delivered' to 'picking'" in back.reason
+    assert fields_of(store, "order", "SO-1") == {"status": "delivered"}
+    [exc] = store.list_exceptions(kind="illegal_transition")
+    assert (exc.change_id, exc.detail["from"]) == ("s7", "delivered")
+
+
+def test_an_older_status_is_stale_not_an_illegal_move(store, pipeline):
+    pipeline.ingest("wms", [order_status("s2", 2, "shipped")])
+    [late] = pipeline.ingest("wms", [order_status("s1", 1, "picking")])  # a late webhook, not a move back
+    assert late.outcome == "stale"
+    assert store.list_exceptions(kind="illegal_transition") == []
+
+
+def test_the_first_status_the_hub_hears_of_is_taken_as_it_comes(store, pipeline):
+    [out] = pipeline.ingest("wms", [order_status("s1", 1, "packed")])  # an order already in flight at go-live
+    assert out.outcome == "applied"
+
+
+def test_a_cancel_after_shipping_is_rejected(store, pipeline):
+    pipeline.ingest("wms", [order_status("s1", 1, "shipped")])
+    [cancel] = pipeline.ingest("wms", [order_status("s2", 2, "cancelled")])
+    assert cancel.outcome == "rejected"
+    assert fields_of(store, "order", "SO-1") == {"status": "shipped"}

@@ -34,6 +34,13 @@ class MergeResult(NamedTuple):
     stale: list[str]  # the fields the record already holds newer values of
 
 
+def is_newer(old: Provenance | None, stamp: int, change_id: str, system: str, versioned: bool) -> bool:
+    """Whether a change's value beats the stored one of a field (see `merge`)."""
+    if old is None or ("k" in old) != versioned:
+        return True
+    return (old["v"], old["c"], old["s"]) < (stamp, change_id, system)
+
+
 def merge(
     record: RecordState,
     system: str,
@@ -60,11 +67,7 @@ def merge(
     values = record.fields
     for name, value in fields.items():
         old = prov.get(name)
-        if (
-            old is not None
-            and ("k" in old) == versioned
-            and (old["v"], old["c"], old["s"]) >= (stamp, change_id, system)
-        ):
+        if not is_newer(old, stamp, change_id, system, versioned):
             stale.append(name)
             continue
         entry = {"s": system, "c": change_id, "v": stamp, "q": seq, "p": old["q"] if old else None}

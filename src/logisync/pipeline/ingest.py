@@ -11,7 +11,8 @@ from ..config.model import SyncMap
 from ..config.ownership import Ownership, Scopes
 from ..domain.change import Change, Outcome, now_us, to_us
 from ..domain.kinds import Domain, OutcomeKind
-from ..domain.record import RecordState, describe_stale, merge
+from ..domain.lifecycles import LIFECYCLES
+from ..domain.record import RecordState, describe_stale, is_newer, merge
 from ..store.base import LogEntry, NewDelivery, NewException, SeenChange, Store
 from .routing import Router
 from .verdicts import Verdict, authorize, validate
@@ -87,6 +88,20 @@ class Pipeline:
                     if exc is not None:
                         exceptions.append(exc)
                     fields = verdict.payload if verdict.payload is not None else change.fields
+                elif (problem := _illegal_move(rec, change, system, stamp, fields)) is not None:
+                    outcome.outcome = OutcomeKind.rejected
+                    outcome.reason = problem
+                    exceptions.append(
+                        NewException(
+                            "illegal_transition",
+                            problem,
+                            domain,
+                            change.key,
+                            system,
+                            change.id,
+                            detail={"fields": fields, "from": rec.fields.get("status") if rec else None},
+                        )
+                    )
                 else:
                     if rec is None:
                         rec = records[rk] = RecordState(domain, change.key)
@@ -175,6 +190,28 @@ class Pipeline:
         if verdict.fields is None:
             return verdict
         return authorize(change, system, verdict.fields, self.scopes, self.ownership)
+
+
+_LIFECYCLES = {lifecycle.name: lifecycle for lifecycle in LIFECYCLES}
+
+
+def _illegal_move(
+    record: RecordState | None, change: Change, system: str, stamp: int, fields: dict[str, Any]
+) -> str | None:
+    """Why a change's `status` may not follow the record's, if it may not (None: it may).
+
+    Only a status that would win on ordering is checked (an older one is merely stale), and only
+    against a status the record holds: the first status the hub hears of is taken as it comes.
+    """
+    if record is None or "status" not in fields:
+        return None
+    lifecycle = _LIFECYCLES.get(change.domain.value)
+    current = record.fields.get("status")
+    if lifecycle is None or current is None:
+        return None
+    if not is_newer(record.prov.get("status"), stamp, change.id, system, change.version is not None):
+        return None
+    return lifecycle.check(current, fields["status"])
 
 
 def _duplicate(change_id: str, prior: SeenChange) -> Outcome:
