@@ -47,9 +47,3 @@ class MigrationError(StoreError):
 
     code = "migration_error"
     transient = False
-
-
-class NotFound(LogisyncError):
-    """The record, exception or object asked for does not exist."""
-
-    code = "not_found"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, Any, Literal
 
 from croniter import croniter
@@ -24,9 +23,6 @@ class AuthConfig(Section):
     """How a system proves who it is when it calls the hub: an API key read from the environment."""
 
     api_key_env: EnvName
-
-    def key(self) -> str | None:
-        return os.environ.get(self.api_key_env) or None
 
 
 class SigningConfig(Section):

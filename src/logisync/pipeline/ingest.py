@@ -165,10 +165,8 @@ class Pipeline:
         Its `version`, else its `occurred_at`, else an `occurred_at` among its fields (carrier
         events carry their time inside), else its arrival.
         """
-        if change.version is not None:
-            return change.version
-        if change.occurred_at is not None:
-            return to_us(change.occurred_at)
+        if change.version is not None or change.occurred_at is not None:
+            return change.order_stamp(received)
         if fields is not None and isinstance(fields.get("occurred_at"), str):
             try:
                 return to_us(datetime.fromisoformat(fields["occurred_at"]))

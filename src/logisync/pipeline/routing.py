@@ -2,24 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..config.model import RouteConfig, RouteFilter
 from ..domain.catalog import split_inventory_key
 from ..domain.kinds import Domain
-
-
-@dataclass(frozen=True)
-class RouteMatcher:
-    """A route's filter as a fast predicate over record keys."""
-
-    route: RouteConfig
-
-    def matches(self, domain: Domain, key: str) -> bool:
-        f = self.route.filter
-        if f is None:
-            return True
-        return _matches(f, domain, key)
 
 
 def _matches(f: RouteFilter, domain: Domain, key: str) -> bool:
@@ -48,10 +33,10 @@ class Router:
     """Routes by domain; `targets(domain, key, origin)` lists where an applied change goes."""
 
     def __init__(self, routes: list[RouteConfig]) -> None:
-        self.by_domain: dict[Domain, list[RouteMatcher]] = {}
+        self.by_domain: dict[Domain, list[RouteConfig]] = {}
         self._candidates: dict[tuple[Domain, str], tuple[list[RouteConfig], bool]] = {}
         for route in routes:
-            self.by_domain.setdefault(route.domain, []).append(RouteMatcher(route))
+            self.by_domain.setdefault(route.domain, []).append(route)
 
     def targets(self, domain: Domain, key: str, origin: str) -> list[RouteConfig]:
         """Matching routes, except those back to the system the change came from (echo suppression).
@@ -60,7 +45,7 @@ class Router:
         """
         cached = self._candidates.get((domain, origin))
         if cached is None:
-            routes = [m.route for m in self.by_domain.get(domain, ()) if m.route.to != origin]
+            routes = [r for r in self.by_domain.get(domain, ()) if r.to != origin]
             cached = self._candidates[(domain, origin)] = (routes, all(r.filter is None for r in routes))
         routes, unfiltered = cached
         if unfiltered:
