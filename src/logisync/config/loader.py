@@ -122,6 +122,14 @@ def _cross_check(syncmap: SyncMap) -> list[tuple[Path_, str]]:
         seen.setdefault(route.name, i)
         if route.to not in syncmap.systems:
             problems.append((("routes", i, "to"), f"unknown system {route.to!r} (known: {known})"))
+        if route.transform is not None and route.transform.atp is not None and route.domain != Domain.inventory:
+            problems.append(
+                (
+                    ("routes", i, "transform", "atp"),
+                    f"the atp transform computes channel availability from inventory; "
+                    f"this route carries {route.domain.value}",
+                )
+            )
         if route.filter is not None:
             supported = ROUTE_FILTERS[route.domain]
             for name in ("sku_prefix", "sku", "location"):

@@ -63,6 +63,27 @@ class RouteFilter(Section):
     location: list[str] | None = None
 
 
+class AtpTransform(Section):
+    """Channel availability (ATP) for the route's target: what the channel may sell of each SKU.
+
+    `floor(max(0, (sum of available over locations - safety_stock) * share))`. `locations` are the
+    ones that serve the channel (none given: every location); `on_insufficient` is what happens to
+    an order from this channel that asks for more than its ATP: `reject` it, or accept it with the
+    missing units `backorder`ed.
+    """
+
+    locations: list[str] | None = Field(default=None, min_length=1)
+    safety_stock: int = Field(default=0, ge=0, le=10**12)
+    share: float = Field(default=1.0, gt=0, le=1)
+    on_insufficient: Literal["reject", "backorder"] = "reject"
+
+
+class RouteTransform(Section):
+    """What a route computes from the golden record before mapping it to the target's format."""
+
+    atp: AtpTransform | None = None
+
+
 class RouteConfig(Section):
     """A subscription: which changes go to which system, how often, and how fast."""
 
@@ -71,7 +92,7 @@ class RouteConfig(Section):
     to: str
     cadence: str = "realtime"
     filter: RouteFilter | None = None
-    transform: dict[str, Any] | None = None
+    transform: RouteTransform | None = None
     mapping: dict[str, Any] | None = None
     format: str | None = None
     sla: Seconds | None = None

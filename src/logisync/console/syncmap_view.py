@@ -100,7 +100,7 @@ def routes_table(syncmap: SyncMap) -> Table:
             r.to,
             r.cadence,
             _filter(r.filter),
-            value(r.transform, 40) if r.transform else NONE,
+            value(r.transform.model_dump(exclude_defaults=True), 40) if r.transform else NONE,
             Text(r.mode, style="yellow" if r.mode == "shadow" else ""),
             seconds(r.sla),
         ]
