@@ -63,6 +63,7 @@ class _Channel:
         self.den = share.denominator
 
     def atp(self, row: list[int]) -> int:
+        """The channel's ATP for one SKU's row."""
         values = row if self.pick is None else self.pick(row)
         free = sum(values)
         if min(values, default=0) < 0:  # rare: a short location counts as zero, not less
@@ -70,15 +71,26 @@ class _Channel:
         free -= self.safety_stock
         return free * self.num // self.den if free > 0 else 0
 
+    def column(self, rows: list[list[int]]) -> list[int]:
+        """`atp` for many rows at once: the same formula, a pass per step (C loops, not a Python one)."""
+        picked: Sequence[Sequence[int]] = rows if self.pick is None else list(map(self.pick, rows))
+        free = list(map(sum, picked))
+        for i in [i for i, low in enumerate(map(min, picked)) if low < 0]:
+            free[i] = sum(v for v in picked[i] if v > 0)
+        ss, num, den = self.safety_stock, self.num, self.den
+        return [(f - ss) * num // den if f > ss else 0 for f in free]
+
 
 class AtpIndex:
     """ATP of every SKU on every channel, updated one position at a time.
 
     Positions are kept per SKU as a row of `available` values, one slot per location (the
     locations a channel names get the first slots; others are added as they appear, and a SKU's
-    row grows only when it gets a position there). Each SKU also keeps its last ATP per channel.
+    row grows only when it gets a position there); each channel keeps the last ATP of every SKU.
     `set` changes one position and recomputes that SKU on the channels serving that location:
     its cost is the SKU's locations times those channels, whatever the size of the catalogue.
+    `recompute_all` runs the same formula a channel at a time over every row, in C-level passes
+    (`map`, `sum`, `min`), which is what keeps 100,000 SKUs x 5 channels well under a second.
 
     A SKU the index has not seen has ATP 0 on every channel, so its first `set` reports the
     channels where it becomes positive. Load a whole catalogue with `load`, not `set` by `set`.
@@ -103,7 +115,7 @@ class AtpIndex:
                     self._serving[self._slot[loc]].append(c)
         self._index = {ch.name: c for c, ch in enumerate(self._channels)}
         self._rows: dict[str, list[int]] = {}  # sku -> available per slot
-        self._atp: dict[str, list[int]] = {}  # sku -> ATP per channel, as last computed
+        self._atp: list[dict[str, int]] = [{} for _ in self._channels]  # per channel: sku -> ATP
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -138,14 +150,11 @@ class AtpIndex:
 
     def atp(self, channel: str, sku: str) -> int:
         """The channel's ATP for the SKU (0 for a SKU without positions); KeyError for an unknown channel."""
-        c = self._index[channel]
-        values = self._atp.get(sku)
-        return 0 if values is None else values[c]
+        return self._atp[self._index[channel]].get(sku, 0)
 
     def atp_by_channel(self, sku: str) -> dict[str, int]:
         """Every channel's ATP for one SKU: what a full push of that SKU sends."""
-        values = self._atp.get(sku)
-        return {ch.name: 0 if values is None else values[c] for c, ch in enumerate(self._channels)}
+        return {ch.name: column.get(sku, 0) for ch, column in zip(self._channels, self._atp, strict=True)}
 
     def set(self, sku: str, location: str, available: int) -> dict[str, int]:
         """Record one position; return the channels whose ATP for this SKU changed, with the new values."""
@@ -155,21 +164,18 @@ class AtpIndex:
         row = self._rows.get(sku)
         if row is None:
             row = self._rows[sku] = [0] * len(self._slot)
-            atp = self._atp[sku] = [0] * len(self._channels)
-        else:
-            atp = self._atp[sku]
-            if s >= len(row):
-                row.extend([0] * (len(self._slot) - len(row)))
-            elif row[s] == available:
-                return {}
+        elif s >= len(row):
+            row.extend([0] * (len(self._slot) - len(row)))
+        elif row[s] == available:
+            return {}
         row[s] = available
         changed: dict[str, int] = {}
-        channels = self._channels
+        channels, atp = self._channels, self._atp
         for c in self._serving[s]:
             ch = channels[c]
             value = ch.atp(row)
-            if value != atp[c]:
-                atp[c] = value
+            if value != atp[c].get(sku, 0):
+                atp[c][sku] = value
                 changed[ch.name] = value
         return changed
 
@@ -191,18 +197,9 @@ class AtpIndex:
 
     def recompute_all(self) -> dict[str, dict[str, int]]:
         """Every channel's ATP for every SKU, recomputed from the positions (and kept as current)."""
-        channels = self._channels
-        result: dict[str, dict[str, int]] = {ch.name: {} for ch in channels}
-        columns = [(ch.atp, result[ch.name]) for ch in channels]
-        atp: dict[str, list[int]] = {}
-        for sku, row in self._rows.items():
-            values = []
-            for compute, column in columns:
-                value = column[sku] = compute(row)
-                values.append(value)
-            atp[sku] = values
-        self._atp = atp
-        return result
+        skus, rows = list(self._rows), list(self._rows.values())
+        self._atp = [dict(zip(skus, ch.column(rows), strict=True)) for ch in self._channels]
+        return {ch.name: dict(column) for ch, column in zip(self._channels, self._atp, strict=True)}
 
     def _new_slot(self, location: str) -> int:
         s = self._slot[location] = len(self._slot)
