@@ -42,6 +42,7 @@ format: $(STAMP)  ## format the code
 
 bench: $(STAMP)  ## run the benchmarks (figures go to docs/benchmarks.md by hand)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/atp.py
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
