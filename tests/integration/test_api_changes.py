@@ -77,6 +77,7 @@ def test_a_batch_is_answered_after_commit_with_one_outcome_per_change(hub, store
         "stale": 1,
         "rejected": 0,
         "quarantined": 1,
+        "insufficient_stock": 0,
     }
     assert "on_hand" in (body.outcomes[1].reason or "")
     # The answer came after the commit: the store already has it all.
@@ -116,7 +117,14 @@ def test_an_empty_batch_is_fine(hub, store):
     assert response.status_code == 200
     assert response.json() == {
         "outcomes": [],
-        "counts": {"applied": 0, "duplicate": 0, "stale": 0, "rejected": 0, "quarantined": 0},
+        "counts": {
+            "applied": 0,
+            "duplicate": 0,
+            "stale": 0,
+            "rejected": 0,
+            "quarantined": 0,
+            "insufficient_stock": 0,
+        },
     }
 
 

@@ -18,7 +18,7 @@ T1 = 1_714_550_400_000_000  # 2024-05-01T08:00:00Z, in µs
 MINUTE = 60_000_000
 TN = "1Z999AA10123456784"
 
-# erp may write inventory too: `reserved` belongs to nobody, so both systems set it
+# erp may write inventory too: `uom` belongs to nobody, so both systems set it
 MAP = """\
 systems:
   wms: {kind: wms}
@@ -67,20 +67,20 @@ def state(record) -> tuple[Any, ...]:
 
 @pytest.fixture
 def three_changes(store, pipeline, clock) -> None:
-    """wms sets on_hand/allocated at 0 min, erp reserves at 10, wms recounts at 20, a stale replay at 30."""
+    """wms sets on_hand/allocated at 0 min, erp sets the unit at 10, wms recounts at 20, a stale replay at 30."""
     at(clock, 0)
     pipeline.ingest("wms", [inv("w1", 1, on_hand=10, allocated=2)], source="wms.ndjson:1")
     at(clock, 10)
-    pipeline.ingest("erp", [inv("e1", 1, reserved=3)])
+    pipeline.ingest("erp", [inv("e1", 1, uom="case")])
     at(clock, 20)
-    pipeline.ingest("wms", [inv("w2", 2, on_hand=8, reserved=1)])
+    pipeline.ingest("wms", [inv("w2", 2, on_hand=8, uom="each")])
     at(clock, 30)
     pipeline.ingest("wms", [inv("w0", 0, on_hand=99)])  # an old replay: stale
 
 
 def test_explain_names_the_system_change_time_and_what_was_replaced(store, three_changes):
     stories = {s.field: s for s in explain(store, "inventory", "SKU-1@DC1")}
-    assert list(stories) == ["allocated", "on_hand", "reserved"]
+    assert list(stories) == ["allocated", "on_hand", "uom"]
     on_hand = stories["on_hand"]
     assert (on_hand.value, on_hand.system, on_hand.change_id, on_hand.stamp, on_hand.applied_us) == (
         8,
@@ -90,10 +90,10 @@ def test_explain_names_the_system_change_time_and_what_was_replaced(store, three
         T1 + 20 * MINUTE,
     )
     assert (on_hand.replaced_value, on_hand.replaced_system, on_hand.replaced_change_id) == (10, "wms", "w1")
-    reserved = stories["reserved"]
-    assert (reserved.value, reserved.system, reserved.change_id) == (1, "wms", "w2")
-    assert (reserved.replaced_value, reserved.replaced_system, reserved.replaced_change_id) == (
-        3,
+    uom = stories["uom"]
+    assert (uom.value, uom.system, uom.change_id) == ("each", "wms", "w2")
+    assert (uom.replaced_value, uom.replaced_system, uom.replaced_change_id) == (
+        "case",
         "erp",
         "e1",
     )
@@ -123,11 +123,11 @@ def test_explain_an_unknown_record(store):
 
 def test_view_shows_derived_fields_and_readable_provenance(store, three_changes):
     shown = view(store.get_record("inventory", "SKU-1@DC1"), store)
-    assert shown["fields"] == {"on_hand": 8, "allocated": 2, "reserved": 1, "available": 5}
+    assert shown["fields"] == {"on_hand": 8, "allocated": 2, "uom": "each", "available": 6}
     assert shown["revision"] == 3
     assert shown["updated_at"] == "2024-05-01T08:20:00+00:00"
-    assert shown["provenance"]["reserved"]["system"] == "wms"
-    assert shown["provenance"]["reserved"]["change_id"] == "w2"
+    assert shown["provenance"]["uom"]["system"] == "wms"
+    assert shown["provenance"]["uom"]["change_id"] == "w2"
     assert shown["provenance"]["allocated"]["applied_at"] == "2024-05-01T08:00:00+00:00"
     assert "available" not in shown["provenance"]  # derived: no provenance of its own
 
@@ -168,10 +168,10 @@ def test_state_at_a_moment_between_two_changes_is_the_earlier_state(store, pipel
     pipeline.ingest("wms", [inv("w1", 1, on_hand=10, allocated=2)])
     after_first = store.get_record("inventory", "SKU-1@DC1")
     at(clock, 10)
-    pipeline.ingest("erp", [inv("e1", 1, reserved=3)])
+    pipeline.ingest("erp", [inv("e1", 1, uom="case")])
     after_second = store.get_record("inventory", "SKU-1@DC1")
     at(clock, 20)
-    pipeline.ingest("wms", [inv("w2", 2, on_hand=8, reserved=1)])
+    pipeline.ingest("wms", [inv("w2", 2, on_hand=8, uom="each")])
 
     assert state_at(store, "inventory", "SKU-1@DC1", T1 - 1) is None  # before it existed
     assert state(state_at(store, "inventory", "SKU-1@DC1", T1)) == state(after_first)

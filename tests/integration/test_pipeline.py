@@ -121,7 +121,7 @@ def test_a_bad_key_is_quarantined(store, pipeline):
 
 
 def test_writing_outside_the_scopes_is_rejected_with_a_scope_exception(store, pipeline):
-    [out] = pipeline.ingest("shop", [inv("c1", reserved=1)])
+    [out] = pipeline.ingest("shop", [inv("c1", uom="each")])
     assert out.outcome == "rejected"
     assert out.reason == "system 'shop' may not write inventory (its write scopes: order, product)"
     [exc] = store.list_exceptions()
@@ -226,7 +226,7 @@ def test_an_empty_batch_does_nothing(store, pipeline):
 FIRSTS = {
     "applied": ("wms", inv("x", v=1, on_hand=1)),
     "stale": ("wms", inv("x", v=1, on_hand=1)),  # after "newer" below
-    "rejected": ("shop", inv("x", reserved=1)),
+    "rejected": ("shop", inv("x", uom="each")),
     "quarantined": ("wms", inv("x", on_hand=-1)),
 }
 
@@ -312,7 +312,7 @@ def test_counts_balance_and_the_log_has_one_entry_per_id(store, pipeline):
     batches = [
         ("wms", [inv("a", v=1, on_hand=1), inv("b", v=2, on_hand=2), inv("a", v=1, on_hand=1)]),
         ("wms", [inv("a", v=1, on_hand=1), inv("c", v=1, on_hand=3), inv("d", on_hand=-1)]),
-        ("shop", [inv("a", reserved=1), change("o1", "order", "SO-1", channel="web")]),
+        ("shop", [inv("a", uom="each"), change("o1", "order", "SO-1", channel="web")]),
         ("shop", [change("p1", "product", "SKU-1", name="x"), change("o1", "order", "SO-1", channel="web")]),
         ("erp", [change("p1", "product", "SKU-1", price="1.00"), change("p2", "product", "SKU-1", name="y")]),
         ("carrier", [event("e1", 1, status="in_transit"), event("e2", 0, status="pre_transit")]),
@@ -374,13 +374,13 @@ def test_same_id_and_version_from_two_systems_converges(store):
         env={},
     )
     p = Pipeline(store, syncmap)
-    p.ingest("wms", [inv("17", key="SKU-1@DC1", v=5, reserved=1)])
-    p.ingest("erp", [inv("17", key="SKU-1@DC1", v=5, reserved=2)])
-    p.ingest("erp", [inv("18", key="SKU-2@DC1", v=5, reserved=2)])  # the same race, the other way round
-    p.ingest("wms", [inv("18", key="SKU-2@DC1", v=5, reserved=1)])
+    p.ingest("wms", [inv("17", key="SKU-1@DC1", v=5, uom="each")])
+    p.ingest("erp", [inv("17", key="SKU-1@DC1", v=5, uom="case")])
+    p.ingest("erp", [inv("18", key="SKU-2@DC1", v=5, uom="case")])  # the same race, the other way round
+    p.ingest("wms", [inv("18", key="SKU-2@DC1", v=5, uom="each")])
     one, two = store.get_record("inventory", "SKU-1@DC1"), store.get_record("inventory", "SKU-2@DC1")
     assert one.fields == two.fields
-    assert one.prov["reserved"]["s"] == two.prov["reserved"]["s"]
+    assert one.prov["uom"]["s"] == two.prov["uom"]["s"]
 
 
 def test_late_tracking_events_are_kept_but_do_not_regress_the_record(store, pipeline):

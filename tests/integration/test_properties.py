@@ -55,7 +55,7 @@ def inventory_change(i: int) -> st.SearchStrategy[Sent]:
         st.sampled_from(["wms", "wms", "erp"]),
         st.sampled_from(["SKU-1@DC1", "SKU-2@DC1", "ABC-1@DC2"]),
         st.dictionaries(
-            st.sampled_from(["on_hand", "allocated", "inbound", "reserved", "uom"]),
+            st.sampled_from(["on_hand", "allocated", "inbound", "uom"]),
             st.integers(0, 9),
             min_size=1,
             max_size=3,

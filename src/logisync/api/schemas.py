@@ -63,6 +63,7 @@ class OutcomeCounts(Body):
     stale: int
     rejected: int
     quarantined: int
+    insufficient_stock: int
 
 
 class ChangesResult(Body):

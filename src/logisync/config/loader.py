@@ -15,6 +15,8 @@ from ..errors import ConfigError
 from .model import OwnerRule, SyncMap
 from .ownership import parse_owner_key
 
+HUB_SYSTEM = "logisync"  # the system name of the changes the hub derives itself (pipeline.batch.HUB)
+
 ENV_PREFIX = "LOGISYNC__"
 Path_ = tuple[str | int, ...]
 
@@ -110,6 +112,13 @@ def _cross_check(syncmap: SyncMap) -> list[tuple[Path_, str]]:
         system = raw.system if isinstance(raw, OwnerRule) else raw
         if system not in syncmap.systems:
             problems.append((("owners", key), f"unknown system {system!r} (known: {known})"))
+    if HUB_SYSTEM in syncmap.systems:
+        problems.append(
+            (
+                ("systems", HUB_SYSTEM),
+                f"{HUB_SYSTEM!r} is the hub's own name (for what it derives); name the system otherwise",
+            )
+        )
     seen: dict[str, int] = {}
     for i, route in enumerate(syncmap.routes):
         if route.name in seen:
@@ -122,7 +131,11 @@ def _cross_check(syncmap: SyncMap) -> list[tuple[Path_, str]]:
         seen.setdefault(route.name, i)
         if route.to not in syncmap.systems:
             problems.append((("routes", i, "to"), f"unknown system {route.to!r} (known: {known})"))
-        if route.transform is not None and route.transform.atp is not None and route.domain != Domain.inventory:
+        if (
+            route.transform is not None
+            and route.transform.atp is not None
+            and route.domain != Domain.inventory
+        ):
             problems.append(
                 (
                     ("routes", i, "transform", "atp"),

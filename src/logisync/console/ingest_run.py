@@ -18,7 +18,11 @@ from .ndjson import read_changes
 
 MALFORMED = "malformed"
 ROWS = [*(k.value for k in OutcomeKind), MALFORMED]
-NOTEWORTHY = {OutcomeKind.rejected, OutcomeKind.quarantined}  # printed line by line, like malformed
+NOTEWORTHY = {
+    OutcomeKind.rejected,
+    OutcomeKind.quarantined,
+    OutcomeKind.insufficient_stock,
+}  # printed line by line, like malformed
 HELD = "held"
 
 
@@ -118,7 +122,7 @@ class IngestRun:
         self.report.seconds = time.perf_counter() - started
         for group, label, style in (
             (MALFORMED, "malformed", "red"),
-            (HELD, "rejected or quarantined", "yellow"),
+            (HELD, "rejected, quarantined or short of stock", "yellow"),
         ):
             hidden = self._total(group) - self.report.shown[group]
             if hidden > 0:

@@ -53,6 +53,11 @@ class DomainSpec:
     def derived(self) -> frozenset[str]:
         return frozenset(getattr(self.model, "DERIVED", ()))
 
+    @cached_property
+    def hub_fields(self) -> frozenset[str]:
+        """Fields only the hub writes (reservations, variances): refused from any system."""
+        return frozenset(getattr(self.model, "HUB_FIELDS", ()))
+
     def validate_fields(self, fields: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
         """Validate a partial update; return (normalised JSON-ready fields, None) or (None, reason)."""
         if not fields:
@@ -67,7 +72,8 @@ class DomainSpec:
         """Every name an owner rule may use in this domain: groups first, then single fields."""
         scopes = dict(self.groups)
         for name in self.model.model_fields:
-            scopes.setdefault(name, (name,))
+            if name not in self.hub_fields:  # nobody but the hub writes those: nothing to own
+                scopes.setdefault(name, (name,))
         return scopes
 
 

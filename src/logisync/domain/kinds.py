@@ -46,3 +46,6 @@ class OutcomeKind(StrEnum):
     stale = "stale"  # every field is already newer in the golden record
     rejected = "rejected"  # not allowed: scope, ownership (reject), illegal transition
     quarantined = "quarantined"  # held for a person: bad data, or an ownership proposal
+    insufficient_stock = (
+        "insufficient_stock"  # an order asking more than its channel may sell (policy reject)
+    )

@@ -63,6 +63,7 @@ class Order(Canonical):
         ),
         "fulfillment": ("status", "warehouse", "shipments", "shipped_at", "delivered_at"),
     }
+    HUB_FIELDS: ClassVar[tuple[str, ...]] = ("reservations", "backorders")
 
     channel: str | None = None
     status: OrderStatus | None = None
@@ -76,3 +77,6 @@ class Order(Canonical):
     shipments: list[str] | None = None
     shipped_at: datetime | None = None
     delivered_at: datetime | None = None
+    # written by the hub's oversell guard: units held per SKU and location, and units short per SKU
+    reservations: dict[str, dict[str, Quantity]] | None = None
+    backorders: dict[str, Quantity] | None = None

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from ..config.model import SyncMap
@@ -12,13 +12,18 @@ from ..config.ownership import Ownership, Scopes
 from ..domain.change import Change, Outcome, now_us, to_us
 from ..domain.kinds import Domain, OutcomeKind
 from ..domain.lifecycles import LIFECYCLES
-from ..domain.record import RecordState, describe_stale, is_newer, merge
-from ..store.base import LogEntry, NewDelivery, NewException, SeenChange, Store
+from ..domain.record import MergeResult, RecordState, describe_stale, is_newer, merge
+from ..domain.stock import NegativeStock, apply_deltas, count_variance
+from ..errors import StoreBusy
+from ..store.base import LogEntry, NewException, SeenChange, Store
+from .batch import Batch
 from .routing import Router
+from .rules import Rules
 from .verdicts import Verdict, authorize, validate
 
 APPLIED, DUPLICATE, STALE = OutcomeKind.applied, OutcomeKind.duplicate, OutcomeKind.stale
 _DOMAINS = {d: (d.value, d.is_event) for d in Domain}  # read once per change on the hot path
+_ATTEMPTS = 5  # tries of a batch that deadlocked with another writer (PostgreSQL)
 
 
 class Pipeline:
@@ -34,11 +39,23 @@ class Pipeline:
         self.ownership = Ownership(syncmap)
         self.scopes = Scopes(syncmap, self.ownership)
         self.router = Router(syncmap.routes)
+        self.rules = Rules(syncmap)
         self._last_arrival = 0
 
     def ingest(self, system: str, changes: Sequence[Change], *, source: str | None = None) -> list[Outcome]:
         """Run one batch through validate → dedupe → authorize → order → apply → log → enqueue."""
         verdicts = [self._check(system, c) for c in changes]
+        for attempt in range(_ATTEMPTS):
+            try:
+                return self._transaction(system, changes, verdicts, source)
+            except StoreBusy:  # writers deadlocked on each other's records: this batch goes again
+                if attempt == _ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _transaction(
+        self, system: str, changes: Sequence[Change], verdicts: list[Verdict], source: str | None
+    ) -> list[Outcome]:
         with self.store.write() as tx:
             if tx.locks_keys:  # stores with several writers serialize on the keys and ids in the batch
                 tx.lock_keys(
@@ -64,100 +81,156 @@ class Pipeline:
                     outcomes.append(outcome)
                     todo.append((change, verdict, outcome))
                     wanted.setdefault(_DOMAINS[change.domain][0], set()).add(change.key)
-            records: dict[tuple[str, str], RecordState] = {}
+            batch = Batch(tx, self.router, received, partial(self._arrival, received), len(todo))
             for domain, keys in wanted.items():
-                for key, loaded in tx.load_records(domain, sorted(keys)).items():
-                    records[(domain, key)] = loaded
+                batch.preload(domain, sorted(keys))
+            for change, verdict, outcome in todo:
+                self._apply(batch, system, change, verdict, outcome, source)
+            for change, outcome in zip(changes, outcomes, strict=True):
+                batch.counts[(system, change.domain.value, outcome.outcome.value)] += 1
+            batch.flush()
+        return outcomes
 
-            log: list[LogEntry] = []
-            deliveries: list[NewDelivery] = []
-            exceptions: list[NewException] = []
-            touched: dict[tuple[str, str], RecordState] = {}
-            targets = self.router.targets
-            for (change, verdict, outcome), seq in zip(todo, tx.next_seqs(len(todo)), strict=True):
-                domain, is_event = _DOMAINS[change.domain]
-                fields = verdict.fields
-                stamp = self._stamp(change, fields, received)
-                applied: list[str] | None = None
-                rk = (domain, change.key)
-                rec: RecordState | None = records.get(rk)
-                if fields is None:
-                    outcome.outcome = verdict.outcome or OutcomeKind.rejected
-                    outcome.reason = verdict.reason
-                    exc = verdict.exception(change, system)
-                    if exc is not None:
-                        exceptions.append(exc)
-                    fields = verdict.payload if verdict.payload is not None else change.fields
-                elif (problem := _illegal_move(rec, change, system, stamp, fields)) is not None:
-                    outcome.outcome = OutcomeKind.rejected
-                    outcome.reason = problem
-                    exceptions.append(
-                        NewException(
-                            "illegal_transition",
-                            problem,
-                            domain,
-                            change.key,
-                            system,
-                            change.id,
-                            detail={"fields": fields, "from": rec.fields.get("status") if rec else None},
-                        )
-                    )
-                else:
-                    if rec is None:
-                        rec = records[rk] = RecordState(domain, change.key)
-                    versioned = change.version is not None
-                    result = merge(rec, system, change.id, stamp, fields, received, seq, versioned)
-                    applied = result.applied
-                    if applied:
-                        if result.stale:
-                            outcome.reason = describe_stale(rec, result.stale, stamp)
-                    elif is_event:
-                        outcome.reason = "event kept in the history; the record already holds newer values"
-                    else:
-                        outcome.outcome = STALE
-                        outcome.reason = describe_stale(rec, result.stale, stamp)
-                        applied = None
-                    if outcome.outcome is APPLIED:
-                        outcome.applied_fields = applied
-                        coalescing = not is_event
-                        for route in targets(change.domain, change.key, system):
-                            deliveries.append(
-                                NewDelivery(
-                                    route.name, domain, change.key, seq, coalescing, "pending", received
-                                )
-                            )
-                prev_seq = None
-                if rec is not None:  # the record's history is a chain through the change log
-                    prev_seq, rec.last_seq = rec.last_seq, seq
-                    touched[rk] = rec
-                log.append(
-                    LogEntry(
-                        seq,
-                        system,
-                        change.id,
+    def _apply(
+        self,
+        batch: Batch,
+        system: str,
+        change: Change,
+        verdict: Verdict,
+        outcome: Outcome,
+        source: str | None,
+    ) -> None:
+        """Order, apply and log one change (and what the logistics rules derive from it)."""
+        domain, is_event = _DOMAINS[change.domain]
+        received = batch.received
+        fields = verdict.fields
+        stamp = self._stamp(change, fields, received)
+        seq = batch.next_seq()
+        versioned = change.version is not None
+        applied: list[str] | None = None
+        rec = batch.records.get((domain, change.key))
+        refusal: Verdict | None = None
+        if fields is None:
+            refusal = verdict
+            fields = verdict.payload if verdict.payload is not None else change.fields
+        elif (problem := _illegal_move(rec, change, system, stamp, fields)) is not None:
+            refusal = Verdict(
+                None,
+                OutcomeKind.rejected,
+                problem,
+                "illegal_transition",
+                {"fields": fields, "from": rec.fields.get("status") if rec else None},
+            )
+        elif change.domain in self.rules.domains:
+            refusal = self.rules.before(batch, change, system, rec, fields)
+        if refusal is not None:
+            outcome.outcome = refusal.outcome or OutcomeKind.rejected
+            outcome.reason = refusal.reason
+            exc = refusal.exception(change, system)
+            if exc is not None:
+                batch.open_exception(exc)
+        else:
+            if rec is None:
+                rec = batch.create(domain, change.key)
+            result = self._merge(rec, system, change, stamp, fields, received, seq, versioned, outcome)
+            if result is None:
+                batch.open_exception(
+                    NewException(
+                        "negative_stock",
+                        outcome.reason or "",
                         domain,
                         change.key,
-                        stamp,
-                        received,
-                        outcome.outcome.value,
-                        outcome.reason,
-                        fields,
-                        applied,
-                        source,
-                        prev_seq,
-                        change.version is not None,
+                        system,
+                        change.id,
+                        detail={"fields": fields},
                     )
                 )
+                if not rec.exists and not rec.fields:
+                    rec = None  # nothing was kept of a record this change would have created
+            else:
+                applied = result.applied
+                if applied:
+                    if result.stale:
+                        outcome.reason = describe_stale(rec, result.stale, stamp)
+                elif is_event:
+                    outcome.reason = "event kept in the history; the record already holds newer values"
+                else:
+                    outcome.outcome = STALE
+                    outcome.reason = describe_stale(rec, result.stale, stamp)
+                    applied = None
+            if outcome.outcome is APPLIED:
+                outcome.applied_fields = applied
+        batch.append(
+            LogEntry(
+                seq,
+                system,
+                change.id,
+                domain,
+                change.key,
+                stamp,
+                received,
+                outcome.outcome.value,
+                outcome.reason,
+                fields,
+                applied,
+                source,
+                None,
+                versioned,
+            ),
+            rec,
+        )
+        if outcome.outcome is APPLIED:
+            batch.enqueue(change.domain, change.key, seq, system)
+            if change.domain in self.rules.domains and rec is not None:
+                note = self.rules.after(batch, change, system, rec, applied or [])
+                if note is not None:
+                    outcome.reason = f"{outcome.reason}; {note}" if outcome.reason else note
 
-            counts: Counter[tuple[str, Domain, OutcomeKind]] = Counter()
-            for change, outcome in zip(changes, outcomes, strict=True):
-                counts[(system, change.domain, outcome.outcome)] += 1
-            tx.append_changes(log)
-            tx.save_records(list(touched.values()))
-            tx.enqueue(deliveries)
-            tx.open_exceptions(exceptions, received)
-            tx.count_outcomes({(s, d.value, o.value): n for (s, d, o), n in counts.items()})
-        return outcomes
+    def _merge(
+        self,
+        rec: RecordState,
+        system: str,
+        change: Change,
+        stamp: int,
+        fields: dict[str, Any],
+        received: int,
+        seq: int,
+        versioned: bool,
+        outcome: Outcome,
+    ) -> MergeResult | None:
+        """Take the change's fields into the record; stock movements and counts have their own rules.
+
+        Returns None when the change was refused here (its outcome then says why).
+        """
+        if change.domain is not Domain.inventory or ("adjust" not in fields and "counted_at" not in fields):
+            return merge(rec, system, change.id, stamp, fields, received, seq, versioned)
+        fields = dict(fields)
+        adjust = fields.pop("adjust", None)
+        before = rec.fields.get("on_hand")
+        moved = MergeResult([], [])
+        if adjust is not None:
+            deltas = {k: v for k, v in adjust.items() if k != "reason" and v is not None}
+            try:
+                moved = apply_deltas(rec, system, change.id, stamp, deltas, received, seq, versioned)
+            except NegativeStock as exc:
+                outcome.outcome = OutcomeKind.rejected
+                outcome.reason = str(exc)
+                return None
+        rest = MergeResult([], [])
+        counting = "on_hand" in fields and "counted_at" in fields
+        if counting and not is_newer(rec.prov.get("on_hand"), stamp, change.id, system, versioned):
+            rest = MergeResult([], ["on_hand"])  # a count older than the stock it counts: none of it is taken
+        elif fields:
+            rest = merge(rec, system, change.id, stamp, fields, received, seq, versioned)
+            if counting and "on_hand" in rest.applied:
+                variance = count_variance(before, rec.fields["on_hand"], rec.fields.get("counted_at"))
+                if variance is not None:
+                    merge(rec, system, change.id, stamp, {"variance": variance}, received, seq, versioned)
+                    rest.applied.append("variance")
+        applied = [*moved.applied, *rest.applied]
+        if adjust is not None and moved.applied:
+            applied.append("adjust")
+        return MergeResult(applied, [*moved.stale, *rest.stale])
 
     def _stamp(self, change: Change, fields: dict[str, Any] | None, received: int) -> int:
         """What orders this change against others of the same fields.

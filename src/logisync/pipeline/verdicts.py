@@ -74,6 +74,9 @@ def validate(change: Change) -> Verdict:
     if problem is None and spec.derived and not spec.derived.isdisjoint(change.fields):
         derived = sorted(spec.derived.intersection(change.fields))
         problem = f"field {', '.join(derived)}: derived by the hub, cannot be written"
+    if problem is None and spec.hub_fields and not spec.hub_fields.isdisjoint(change.fields):
+        held = sorted(spec.hub_fields.intersection(change.fields))
+        problem = f"field {', '.join(held)}: kept by the hub itself, cannot be written"
     too_deep = _deeper_than(change.fields, MAX_DEPTH)
     if problem is None and too_deep:
         problem = f"fields are nested deeper than {MAX_DEPTH} levels"

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 
 from ..domain.change import now_us
-from ..errors import StoreError
+from ..errors import StoreBusy, StoreError
 from ..redact import redact_url
 from .migrate import pending
-from .sql import SqlStore
+from .sql import SqlStore, SqlWriteTx
 
 _MIGRATION_LOCK = 7_151_515_151  # advisory lock id: one migrator at a time
 
@@ -46,6 +47,15 @@ class PostgresStore(SqlStore):
             ) from exc
         super().__init__(conn)
         self.url = url
+
+    @contextmanager
+    def write(self) -> Iterator[SqlWriteTx]:
+        """A write transaction; a deadlock between writers surfaces as `StoreBusy` (retry the batch)."""
+        try:
+            with super().write() as tx:
+                yield tx
+        except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure) as exc:
+            raise StoreBusy(f"another writer held what this batch needed; retry it ({exc.sqlstate})") from exc
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s")

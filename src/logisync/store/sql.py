@@ -119,6 +119,17 @@ class SqlWriteTx:
                 )
         return found
 
+    def keys_with_prefix(self, domain: str, prefix: str, limit: int = 10_000) -> list[str]:
+        """The keys of a domain that start with `prefix` (a SKU's positions: `SKU-1@`), in key order."""
+        rows = self.store._fetch(
+            self.cur,
+            self.store._sql(
+                "SELECT key FROM records WHERE domain = ? AND key >= ? AND key < ? ORDER BY key LIMIT ?"
+            ),
+            (domain, prefix, _prefix_end(prefix), limit),
+        )
+        return [row[0] for row in rows]
+
     def next_seqs(self, n: int) -> list[int]:
         return self.store._next_seqs(self.cur, n)
 
@@ -462,6 +473,11 @@ def _log_entry(row: Sequence[Any]) -> LogEntry:
     else:  # NULL: every field, if applied at all
         applied_fields = list(fields) if outcome == "applied" else None
     return LogEntry(*row[:9], fields, applied_fields, row[11], row[12], bool(row[13]))  # type: ignore[call-arg]
+
+
+def _prefix_end(prefix: str) -> str:
+    """The smallest string above every string that starts with `prefix` (keys are compared bytewise)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1) if prefix else "\U0010ffff"
 
 
 def _chunks(items: list[str]) -> Iterator[list[str]]:

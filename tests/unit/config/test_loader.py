@@ -69,7 +69,7 @@ def test_every_problem_is_reported_at_once():
     assert problems(text) == [
         "hub.yaml:4: owners.product: unknown system 'erp' (known: wms)",
         "hub.yaml:5: owners.inventory.colour: owner of 'inventory.colour': inventory has no field or "
-        "field group 'colour' (known: allocated, counted_at, inbound, on_hand, quantities, reserved, uom)",
+        "field group 'colour' (known: adjust, allocated, counted_at, inbound, on_hand, quantities, uom)",
         "hub.yaml:8: routes[1].name: duplicate route name 'a' (first at routes[0])",
         "hub.yaml:8: routes[1].to: unknown system 'shop' (known: wms)",
     ]
@@ -314,3 +314,40 @@ def test_any_text_loads_or_fails_with_config_error(text):
         parse_syncmap(text, "hub.yaml", env={})
     except ConfigError as exc:
         assert str(exc).startswith("hub.yaml")
+
+
+def test_the_hubs_own_name_is_not_a_system_name():
+    text = """\
+    systems:
+      logisync: {kind: erp}
+    """
+    assert problems(text) == [
+        "hub.yaml:2: systems.logisync: 'logisync' is the hub's own name (for what it derives); "
+        "name the system otherwise"
+    ]
+
+
+def test_the_atp_transform_belongs_on_inventory_routes():
+    text = """\
+    systems:
+      shop: {kind: storefront}
+    routes:
+      - {name: a, domain: inventory, to: shop, transform: {atp: {safety_stock: 2, share: 0.5}}}
+      - {name: b, domain: order, to: shop, transform: {atp: {}}}
+    """
+    assert problems(text) == [
+        "hub.yaml:5: routes[1].transform.atp: the atp transform computes channel availability from "
+        "inventory; this route carries order"
+    ]
+
+
+def test_an_atp_share_above_one_is_refused():
+    text = """\
+    systems:
+      shop: {kind: storefront}
+    routes:
+      - {name: c, domain: inventory, to: shop, transform: {atp: {share: 1.5}}}
+    """
+    assert problems(text) == [
+        "hub.yaml:4: routes[0].transform.atp.share: Input should be less than or equal to 1"
+    ]

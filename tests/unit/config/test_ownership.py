@@ -62,7 +62,7 @@ def test_matrix_lists_each_systems_fields():
     matrix = o.matrix()
     assert matrix[Domain.product]["wms"] == ["price"]
     assert matrix[Domain.product]["shop"] == ["currency"]
-    assert matrix[Domain.inventory] == {"wms": ["allocated", "inbound", "on_hand"]}
+    assert matrix[Domain.inventory] == {"wms": ["adjust", "allocated", "counted_at", "inbound", "on_hand"]}
     assert Domain.location not in matrix
 
 

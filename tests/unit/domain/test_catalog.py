@@ -144,12 +144,14 @@ def test_a_field_may_be_cleared_with_null():
 
 def test_field_groups_and_owner_scopes():
     inventory = spec("inventory")
-    assert inventory.groups == {"quantities": ("on_hand", "allocated", "inbound")}
+    quantities = ("on_hand", "allocated", "inbound", "adjust", "counted_at")
+    assert inventory.groups == {"quantities": quantities}
     assert inventory.derived == frozenset({"available"})
+    assert inventory.hub_fields == frozenset({"reserved", "reserved_by", "variance"})
     scopes = inventory.owner_scopes()
-    assert scopes["quantities"] == ("on_hand", "allocated", "inbound")
-    assert scopes["reserved"] == ("reserved",)
+    assert scopes["quantities"] == quantities
     assert "available" not in scopes
+    assert "reserved" not in scopes  # only the hub writes it: nobody owns it
     order = spec("order")
     assert set(order.groups) == {"lines", "fulfillment"}
     assert "status" in order.groups["fulfillment"]

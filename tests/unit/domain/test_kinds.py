@@ -24,5 +24,12 @@ def test_domain_values_are_the_names_of_the_vocabulary():
     assert Domain("return") is Domain.return_
 
 
-def test_the_five_outcomes():
-    assert {o.value for o in OutcomeKind} == {"applied", "duplicate", "stale", "rejected", "quarantined"}
+def test_the_six_outcomes():
+    assert {o.value for o in OutcomeKind} == {
+        "applied",
+        "duplicate",
+        "stale",
+        "rejected",
+        "quarantined",
+        "insufficient_stock",
+    }

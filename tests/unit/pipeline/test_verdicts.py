@@ -87,6 +87,12 @@ def test_a_derived_field_cannot_be_written():
     assert verdict.reason == "field available: derived by the hub, cannot be written"
 
 
+def test_fields_only_the_hub_writes_are_refused_with_their_names(rules):
+    verdict = check(rules, "wms", change("inventory", "SKU-1@DC1", on_hand=3, reserved=1, variance=None))
+    assert verdict.outcome is OutcomeKind.quarantined
+    assert verdict.reason == "field reserved, variance: kept by the hub itself, cannot be written"
+
+
 def test_validation_comes_before_scopes(rules):
     # site may not write inventory at all, but bad data is reported as bad data first
     verdict = check(rules, "site", change("inventory", "SKU-1@DC1", on_hand=-1))
@@ -95,7 +101,7 @@ def test_validation_comes_before_scopes(rules):
 
 
 def test_a_domain_outside_the_write_scopes_is_rejected(rules):
-    verdict = check(rules, "shop", change("inventory", "SKU-1@DC1", reserved=1))
+    verdict = check(rules, "shop", change("inventory", "SKU-1@DC1", uom="each"))
     assert verdict.outcome is OutcomeKind.rejected
     assert verdict.exception_kind == "scope"
     assert verdict.reason == "system 'shop' may not write inventory (its write scopes: order, product)"
@@ -172,7 +178,7 @@ def test_the_most_specific_owner_rule_decides(rules):
 
 
 def test_unowned_fields_are_open_to_any_system_allowed_the_domain(rules):
-    assert check(rules, "wms", change("inventory", "SKU-1@DC1", reserved=2, uom="each")).outcome is None
+    assert check(rules, "wms", change("inventory", "SKU-1@DC1", uom="each")).outcome is None
     assert check(rules, "wms", change("order", "SO-1", status="allocated")).outcome is None
 
 

@@ -1,0 +1,137 @@
+"""One ingest transaction in progress: the records it read and changed, and what it will write.
+
+The pipeline applies the changes it received; the logistics rules (`pipeline/rules.py`) read
+other records through `record` and change them through `derive`, in the same transaction. A
+derived change is logged like any other, by the system `logisync`, with the change that caused
+it as its source, so a reservation or a status the hub worked out has provenance and history.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..config.loader import HUB_SYSTEM
+from ..domain.kinds import Domain, OutcomeKind
+from ..domain.record import RecordState, merge
+from ..store.base import LogEntry, NewDelivery, NewException, WriteTx
+from .routing import Router
+
+HUB = HUB_SYSTEM  # the system name of changes the hub itself derives; no configured system may take it
+
+
+class Batch:
+    """What one transaction has read and will write; `flush` writes it all."""
+
+    def __init__(
+        self, tx: WriteTx, router: Router, received: int, arrival: Callable[[], int], expected: int
+    ) -> None:
+        self.tx = tx
+        self.router = router
+        self.received = received
+        self.arrival = arrival  # a fresh, strictly rising arrival stamp
+        self.records: dict[tuple[str, str], RecordState | None] = {}
+        self.touched: dict[tuple[str, str], RecordState] = {}
+        self.log: list[LogEntry] = []
+        self.deliveries: list[NewDelivery] = []
+        self.exceptions: list[NewException] = []
+        self.counts: Counter[tuple[str, str, str]] = Counter()
+        self._seqs: deque[int] = deque(tx.next_seqs(expected) if expected else ())
+        self._derived_ids: Counter[str] = Counter()
+
+    # -- reading ------------------------------------------------------------------------------
+    def preload(self, domain: str, keys: Sequence[str]) -> None:
+        """Load many records at once (the keys of the batch, already locked by the caller)."""
+        found = self.tx.load_records(domain, keys)
+        for key in keys:
+            self.records[(domain, key)] = found.get(key)
+
+    def record(self, domain: str, key: str) -> RecordState | None:
+        """A record, read once per transaction (and locked first where several writers run)."""
+        rk = (domain, key)
+        if rk not in self.records:
+            if self.tx.locks_keys:
+                self.tx.lock_keys([f"r:{domain}/{key}"])
+            self.records[rk] = self.tx.load_records(domain, [key]).get(key)
+        return self.records[rk]
+
+    def records_with_prefix(self, domain: str, prefix: str) -> list[RecordState]:
+        """Every record whose key starts with `prefix` (a SKU's positions), locked and read."""
+        keys = self.tx.keys_with_prefix(domain, prefix)
+        known = {k for (d, k), rec in self.records.items() if d == domain and rec is not None}
+        keys = sorted(set(keys) | {k for k in known if k.startswith(prefix)})
+        return [rec for key in keys if (rec := self.record(domain, key)) is not None]
+
+    def create(self, domain: str, key: str) -> RecordState:
+        rec = RecordState(domain, key)
+        self.records[(domain, key)] = rec
+        return rec
+
+    # -- writing ------------------------------------------------------------------------------
+    def next_seq(self) -> int:
+        """The next change-log position: rising in the order changes are processed."""
+        if not self._seqs:
+            self._seqs.extend(self.tx.next_seqs(16))
+        return self._seqs.popleft()
+
+    def append(self, entry: LogEntry, record: RecordState | None) -> None:
+        """Log a change; when it concerns a record, chain it into the record's history."""
+        if record is not None:
+            entry.prev_seq, record.last_seq = record.last_seq, entry.seq
+            self.touched[(record.domain, record.key)] = record
+        self.log.append(entry)
+
+    def enqueue(self, domain: Domain, key: str, seq: int, origin: str) -> None:
+        """An outbox row for every route that carries this applied change (not back to its origin)."""
+        for route in self.router.targets(domain, key, origin):
+            self.deliveries.append(
+                NewDelivery(route.name, domain.value, key, seq, not domain.is_event, "pending", self.received)
+            )
+
+    def open_exception(self, exception: NewException) -> None:
+        self.exceptions.append(exception)
+
+    def derive(
+        self, domain: Domain, key: str, fields: dict[str, Any], *, why: str, cause: tuple[str, str]
+    ) -> RecordState:
+        """Apply values the hub worked out, as a change of its own caused by `cause` (system, id).
+
+        Stamped with a fresh arrival time, so it is newer than everything the record holds from the
+        hub; the fields it writes are the hub's alone (reservations) or follow from the cause.
+        """
+        rec = self.record(domain.value, key) or self.create(domain.value, key)
+        base = f"{cause[0]}/{cause[1]}>{domain.value}/{key}"
+        self._derived_ids[base] += 1
+        change_id = base if self._derived_ids[base] == 1 else f"{base}#{self._derived_ids[base]}"
+        seq, stamp = self.next_seq(), self.arrival()
+        result = merge(rec, HUB, change_id, stamp, fields, self.received, seq)
+        self.append(
+            LogEntry(
+                seq,
+                HUB,
+                change_id,
+                domain.value,
+                key,
+                stamp,
+                self.received,
+                OutcomeKind.applied.value,
+                why,
+                fields,
+                result.applied,
+                f"{cause[0]}/{cause[1]}",
+            ),
+            rec,
+        )
+        self.counts[(HUB, domain.value, OutcomeKind.applied.value)] += 1
+        if result.applied:
+            self.enqueue(domain, key, seq, HUB)
+        return rec
+
+    def flush(self) -> None:
+        """Write everything this transaction did, in one go."""
+        self.tx.append_changes(self.log)
+        self.tx.save_records(list(self.touched.values()))
+        self.tx.enqueue(self.deliveries)
+        self.tx.open_exceptions(self.exceptions, self.received)
+        self.tx.count_outcomes(dict(self.counts))

@@ -1,0 +1,243 @@
+"""The oversell guard: orders hold stock in the same transaction that records them.
+
+When an order from a channel is applied, the hub holds its open units on the inventory positions
+that serve the channel (`reserved_by` on each position, `reservations` on the order), so every
+other channel's availability drops at once, before the warehouse has confirmed anything. The
+channel is the system that sent the order's lines; its availability rule is the `atp` transform
+of the route that feeds it stock (`AtpTransform`), else every location with no safety stock.
+
+An order asking for more than its channel may sell meets the rule's `on_insufficient` policy:
+`reject` refuses the change (outcome `insufficient_stock`), `backorder` applies it and records the
+missing units in the order's `backorders`. Either way an `insufficient_stock` exception is opened.
+Holds are converted (released) when the WMS allocates, released when the order is cancelled, and
+released newest first, into backorders, when a position's stock falls below what it holds
+(`stock_shortfall`). A backorder is tried again whenever its order changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..config.model import AtpTransform, SyncMap
+from ..domain.atp import channel_atp
+from ..domain.catalog import split_inventory_key
+from ..domain.change import Change
+from ..domain.inventory import available, free_stock
+from ..domain.kinds import Domain, OutcomeKind
+from ..domain.record import RecordState
+from ..domain.reservations import demand, held, place, placement_order, total, unplace
+from ..store.base import NewException
+from .batch import Batch
+from .verdicts import Verdict
+
+EVERYWHERE = AtpTransform(on_insufficient="backorder")  # orders from systems no stock route feeds
+
+
+class OversellGuard:
+    """Reserves, converts and releases stock for orders; see the module's docstring."""
+
+    def __init__(self, syncmap: SyncMap) -> None:
+        self.channels: dict[str, AtpTransform] = {}
+        for route in syncmap.routes:  # the first stock route to a system sets its rule
+            if route.transform is not None and route.transform.atp is not None:
+                self.channels.setdefault(route.to, route.transform.atp)
+
+    def rule(self, channel: str) -> AtpTransform:
+        return self.channels.get(channel, EVERYWHERE)
+
+    # -- availability ---------------------------------------------------------------------------
+    def positions(self, batch: Batch, sku: str, rule: AtpTransform) -> dict[str, RecordState]:
+        """The SKU's positions at the locations that serve the channel, by location."""
+        if rule.locations is not None:
+            found = {loc: batch.record("inventory", f"{sku}@{loc}") for loc in rule.locations}
+            return {loc: rec for loc, rec in found.items() if rec is not None}
+        return {
+            split_inventory_key(rec.key)[1]: rec for rec in batch.records_with_prefix("inventory", f"{sku}@")
+        }
+
+    def atp(self, batch: Batch, sku: str, rule: AtpTransform) -> int:
+        found = self.positions(batch, sku, rule)
+        return channel_atp({loc: available(rec.fields) for loc, rec in found.items()}, rule)
+
+    # -- orders ---------------------------------------------------------------------------------
+    def check(
+        self, batch: Batch, change: Change, system: str, record: RecordState | None, fields: dict[str, Any]
+    ) -> Verdict | None:
+        """Refuse an order change that asks for more than its channel may sell (policy `reject`)."""
+        before = record.fields if record is not None else {}
+        channel = _seller(record, system)
+        rule = self.rule(channel)
+        if rule.on_insufficient != "reject":
+            return None
+        old, new = demand(before), demand({**before, **fields})
+        holds = held(before)
+        short: dict[str, dict[str, int]] = {}
+        for sku, units in new.items():
+            if units <= old.get(sku, 0):
+                continue  # no new demand: a backorder already recorded stays one
+            need = units - total(holds.get(sku, {}))
+            if need > 0 and need > (atp := self.atp(batch, sku, rule)):
+                short[sku] = {"wanted": need, "available_to_promise": atp}
+        if not short:
+            return None
+        parts = ", ".join(
+            f"{sku}: {s['wanted']} wanted, {s['available_to_promise']} available" for sku, s in short.items()
+        )
+        reason = f"insufficient stock for channel {channel!r}: {parts}"
+        return Verdict(
+            None,
+            OutcomeKind.insufficient_stock,
+            reason,
+            "insufficient_stock",
+            {"fields": fields, "channel": channel, "policy": "reject", "short": short},
+        )
+
+    def replan(self, batch: Batch, order: RecordState, system: str, cause: tuple[str, str]) -> str | None:
+        """Bring the order's holds in line with what it should hold now; a note when units are short."""
+        channel = _seller(order, system)
+        rule = self.rule(channel)
+        want = demand(order.fields)
+        holds = held(order.fields)
+        backorders = dict(order.fields.get("backorders") or {})
+        moves: dict[tuple[str, str], int] = {}  # (sku, location) -> units to hold (+) or release (-)
+        for sku in sorted({*want, *holds, *backorders}):
+            at = holds.get(sku, {})
+            has, wants = total(at), want.get(sku, 0)
+            if has > wants:
+                for loc, units in unplace(has - wants, at).items():
+                    moves[(sku, loc)] = -units
+                    at[loc] -= units
+            elif has < wants:
+                found = self.positions(batch, sku, rule)
+                atp = channel_atp({loc: available(rec.fields) for loc, rec in found.items()}, rule)
+                order_of = placement_order(
+                    {loc: available(rec.fields) for loc, rec in found.items()},
+                    rule.locations or (),
+                    order.fields.get("warehouse"),
+                )
+                for loc, units in place(min(wants - has, atp), order_of).items():
+                    moves[(sku, loc)] = units
+                    at[loc] = at.get(loc, 0) + units
+            at = {loc: n for loc, n in at.items() if n > 0}
+            if at:
+                holds[sku] = at
+            else:
+                holds.pop(sku, None)
+            missing = wants - total(at)
+            if missing > 0:
+                backorders[sku] = missing
+            else:
+                backorders.pop(sku, None)
+        new_short = {
+            sku: n for sku, n in backorders.items() if n > (order.fields.get("backorders") or {}).get(sku, 0)
+        }
+        if not moves and backorders == (order.fields.get("backorders") or {}):
+            return None
+        why = f"oversell guard: holds for order {order.key}"
+        batch.derive(
+            Domain.order,
+            order.key,
+            {"reservations": holds or None, "backorders": backorders or None},
+            why=why,
+            cause=cause,
+        )
+        for (sku, loc), units in moves.items():
+            self._hold(batch, f"{sku}@{loc}", order.key, units, why, cause)
+        if not new_short:
+            return None
+        parts = ", ".join(f"{n} of {sku}" for sku, n in new_short.items())
+        note = f"backordered {parts}: more than channel {channel!r} has available"
+        batch.open_exception(
+            NewException(
+                "insufficient_stock",
+                note,
+                Domain.order.value,
+                order.key,
+                cause[0],
+                cause[1],
+                detail={"channel": channel, "policy": "backorder", "backorders": new_short},
+            )
+        )
+        return note
+
+    def _hold(self, batch: Batch, key: str, order: str, units: int, why: str, cause: tuple[str, str]) -> None:
+        position = batch.record(Domain.inventory.value, key)
+        by = dict(position.fields.get("reserved_by") or {}) if position is not None else {}
+        by[order] = by.get(order, 0) + units
+        if by[order] <= 0:
+            del by[order]
+        batch.derive(
+            Domain.inventory,
+            key,
+            {"reserved_by": by or None, "reserved": sum(by.values())},
+            why=why,
+            cause=cause,
+        )
+
+    # -- stock falling under its holds ----------------------------------------------------------
+    def shortfall(self, batch: Batch, position: RecordState, cause: tuple[str, str]) -> str | None:
+        """Release the newest holds of a position whose free stock fell below what it holds."""
+        by = dict(position.fields.get("reserved_by") or {})
+        excess = sum(by.values()) - max(0, free_stock(position.fields))
+        if not by or excess <= 0:
+            return None
+        sku, loc = split_inventory_key(position.key)
+        released: dict[str, int] = {}
+        for order_key in reversed(list(by)):
+            if excess <= 0:
+                break
+            give = min(excess, by[order_key])
+            released[order_key] = give
+            excess -= give
+            by[order_key] -= give
+            if not by[order_key]:
+                del by[order_key]
+        why = f"oversell guard: stock at {position.key} fell below its holds"
+        batch.derive(
+            Domain.inventory,
+            position.key,
+            {"reserved_by": by or None, "reserved": sum(by.values())},
+            why=why,
+            cause=cause,
+        )
+        for order_key, units in released.items():
+            order = batch.record(Domain.order.value, order_key)
+            if order is None:
+                continue
+            holds = held(order.fields)
+            at = holds.get(sku, {})
+            at[loc] = at.get(loc, 0) - units
+            holds[sku] = {k: n for k, n in at.items() if n > 0}
+            if not holds[sku]:
+                del holds[sku]
+            backorders = dict(order.fields.get("backorders") or {})
+            backorders[sku] = backorders.get(sku, 0) + units
+            batch.derive(
+                Domain.order,
+                order_key,
+                {"reservations": holds or None, "backorders": backorders},
+                why=why,
+                cause=cause,
+            )
+        note = f"stock at {position.key} fell below its holds: backordered " + ", ".join(
+            f"{n} for {order}" for order, n in released.items()
+        )
+        batch.open_exception(
+            NewException(
+                "stock_shortfall",
+                note,
+                Domain.inventory.value,
+                position.key,
+                cause[0],
+                cause[1],
+                detail={"released": released},
+            )
+        )
+        return note
+
+
+def _seller(order: RecordState | None, system: str) -> str:
+    """The channel an order was sold on: the system that sent its lines (else the sender now)."""
+    if order is not None and (prov := order.prov.get("lines")) is not None and prov["s"] != "logisync":
+        return str(prov["s"])
+    return system
