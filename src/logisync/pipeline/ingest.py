@@ -18,6 +18,7 @@ from ..errors import StoreBusy
 from ..store.base import LogEntry, NewException, SeenChange, Store
 from .batch import Batch
 from .routing import Router
+from .quality import Quality
 from .rules import Rules
 from .verdicts import Verdict, authorize, validate
 
@@ -40,6 +41,7 @@ class Pipeline:
         self.scopes = Scopes(syncmap, self.ownership)
         self.router = Router(syncmap.routes)
         self.rules = Rules(syncmap)
+        self.quality = Quality(syncmap)
         self._last_arrival = 0
 
     def ingest(self, system: str, changes: Sequence[Change], *, source: str | None = None) -> list[Outcome]:
@@ -110,6 +112,9 @@ class Pipeline:
         applied: list[str] | None = None
         rec = batch.records.get((domain, change.key))
         refusal: Verdict | None = None
+        if fields is not None and change.domain in self.quality.domains:
+            verdict = self.quality.check(batch, change, system, fields)
+            fields = verdict.fields
         if fields is None:
             refusal = verdict
             fields = verdict.payload if verdict.payload is not None else change.fields
