@@ -18,6 +18,7 @@ from ..domain.record import RecordState, merge
 from ..store.base import LogEntry, NewDelivery, NewException, WriteTx
 from .routing import Router
 
+_DOMAINS = {d: (d.value, d.is_event) for d in Domain}
 HUB = HUB_SYSTEM  # the system name of changes the hub itself derives; no configured system may take it
 
 
@@ -84,10 +85,13 @@ class Batch:
 
     def enqueue(self, domain: Domain, key: str, seq: int, origin: str) -> None:
         """An outbox row for every route that carries this applied change (not back to its origin)."""
-        for route in self.router.targets(domain, key, origin):
-            self.deliveries.append(
-                NewDelivery(route.name, domain.value, key, seq, not domain.is_event, "pending", self.received)
-            )
+        routes = self.router.targets(domain, key, origin)
+        if routes:
+            name, is_event = _DOMAINS[domain]
+            for route in routes:
+                self.deliveries.append(
+                    NewDelivery(route.name, name, key, seq, not is_event, "pending", self.received)
+                )
 
     def open_exception(self, exception: NewException) -> None:
         self.exceptions.append(exception)

@@ -17,13 +17,14 @@ from ..domain.stock import NegativeStock, apply_deltas, count_variance
 from ..errors import StoreBusy
 from ..store.base import LogEntry, NewException, SeenChange, Store
 from .batch import Batch
-from .routing import Router
 from .quality import Quality
+from .routing import Router
 from .rules import Rules
 from .verdicts import Verdict, authorize, validate
 
 APPLIED, DUPLICATE, STALE = OutcomeKind.applied, OutcomeKind.duplicate, OutcomeKind.stale
 _DOMAINS = {d: (d.value, d.is_event) for d in Domain}  # read once per change on the hot path
+_OUTCOMES = {o: o.value for o in OutcomeKind}  # enum .value is a descriptor call: too slow per change
 _ATTEMPTS = 5  # tries of a batch that deadlocked with another writer (PostgreSQL)
 
 
@@ -61,7 +62,8 @@ class Pipeline:
         with self.store.write() as tx:
             if tx.locks_keys:  # stores with several writers serialize on the keys and ids in the batch
                 tx.lock_keys(
-                    [f"r:{c.domain.value}/{c.key}" for c in changes] + [f"i:{system}/{c.id}" for c in changes]
+                    [f"r:{_DOMAINS[c.domain][0]}/{c.key}" for c in changes]
+                    + [f"i:{system}/{c.id}" for c in changes]
                 )
             # read under the locks: a key's changes are received in the order they commit
             received = now_us()
@@ -89,7 +91,7 @@ class Pipeline:
             for change, verdict, outcome in todo:
                 self._apply(batch, system, change, verdict, outcome, source)
             for change, outcome in zip(changes, outcomes, strict=True):
-                batch.counts[(system, change.domain.value, outcome.outcome.value)] += 1
+                batch.counts[(system, _DOMAINS[change.domain][0], _OUTCOMES[outcome.outcome])] += 1
             batch.flush()
         return outcomes
 
@@ -174,7 +176,7 @@ class Pipeline:
                 change.key,
                 stamp,
                 received,
-                outcome.outcome.value,
+                _OUTCOMES[outcome.outcome],
                 outcome.reason,
                 fields,
                 applied,
