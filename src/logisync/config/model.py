@@ -66,7 +66,8 @@ class RouteFilter(Section):
 class AtpTransform(Section):
     """Channel availability (ATP) for the route's target: what the channel may sell of each SKU.
 
-    `floor(max(0, (sum of available over locations - safety_stock) * share))`. `locations` are the
+    `floor(max(0, (sum of max(0, available) over locations - safety_stock) * share))`: a location
+    short of stock counts as zero, it does not take stock from another. `locations` are the
     ones that serve the channel (none given: every location); `on_insufficient` is what happens to
     an order from this channel that asks for more than its ATP: `reject` it, or accept it with the
     missing units `backorder`ed.
