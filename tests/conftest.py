@@ -9,12 +9,13 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from fixtures.pg import data_tables
 from logisync.config import SyncMap, parse_syncmap
 from logisync.store import open_store
 from logisync.store.base import Store
 
 PG_ADMIN_URL = os.environ.get("LOGISYNC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-TABLES = ("records", "changes", "outcome_counts", "outbox", "exceptions", "checkpoints")
+
 
 SYNCMAP_YAML = """\
 systems:
@@ -61,7 +62,7 @@ def pg_url() -> Iterator[str]:
 def postgres_store(pg_url: str) -> Iterator[Store]:
     store = open_store(pg_url)
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY")
+        conn.execute(f"TRUNCATE {', '.join(data_tables(conn))} RESTART IDENTITY")
         conn.execute("ALTER SEQUENCE changes_seq RESTART WITH 1")
     try:
         yield store

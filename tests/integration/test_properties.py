@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fixtures.pg import data_tables
 from logisync.config import parse_syncmap
 from logisync.domain.change import Change, to_us
 from logisync.domain.kinds import Domain
@@ -38,7 +39,6 @@ routes:
 )
 QUANTITIES = {"on_hand", "allocated", "inbound"}
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
-TABLES = "records, changes, outcome_counts, outbox, exceptions, checkpoints"
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,7 @@ def test_any_delivery_ends_in_the_same_records_sqlite(scenario):
 @given(scenario=scenarios())
 def test_any_delivery_ends_in_the_same_records_postgres(postgres_store, scenario):
     with psycopg.connect(postgres_store.url, autocommit=True) as conn:  # a fresh store for each example
-        conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY")
+        conn.execute(f"TRUNCATE {', '.join(data_tables(conn))} RESTART IDENTITY")
     changes, batches = scenario
     check_scenario(postgres_store, changes, batches)
 

@@ -1,0 +1,363 @@
+"""Dispatchers: drain each route's outbox to its target, within its budget, breaker and retries.
+
+One `RouteWorker` per route runs rounds: lease what is due (state domains coalesced to the newest
+record, event domains the oldest event per key), build each delivery (the record as it is now,
+or the event; the route's transform; the mapping), send them concurrently within the target's
+rate budget, and settle every result in one transaction. A `shadow` route computes and records
+what it would send, and sends nothing. A round that finds nothing waits for a nudge from the
+ingest path (`notify`) or the poll interval; a scheduled route (cron cadence) drains at each tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from croniter import croniter
+
+from ..config.model import RouteConfig, SyncMap
+from ..domain.atp import channel_atp
+from ..domain.catalog import split_inventory_key
+from ..domain.inventory import available
+from ..store.base import NewException, Store
+from ..store.outbox import Lease, OutboxQueue, Settled
+from .breaker import BreakerState, CircuitBreaker
+from .budget import RateBudget, RateLimit
+from .errors import DeliveryError, ErrorKind, MappingError
+from .mapping import Mapper, compile_mapping
+from .outgoing import Delivery, delivery_id
+from .retry import Dead, RetryPolicy
+
+Clock = Callable[[], float]  # seconds since the epoch
+
+
+class Sender(Protocol):
+    """Sends one built delivery to its target: None when acknowledged, else what went wrong."""
+
+    async def send(self, delivery: Delivery, body: Any) -> DeliveryError | None: ...
+
+
+@dataclass
+class RouteStats:
+    """Counters of one route for `status`, metrics and the dashboard."""
+
+    rounds: int = 0
+    delivered: int = 0
+    calls: int = 0
+    coalesced: int = 0
+    retried: int = 0
+    dead: int = 0
+    shadowed: int = 0
+    last_error: str | None = None
+    failed_rounds: int = 0
+    latencies: list[float] = field(default_factory=list)  # change accepted -> target acknowledged, s
+
+
+@dataclass(frozen=True)
+class Built:
+    """A delivery ready to go, and the leases it settles (several positions of one SKU for ATP)."""
+
+    delivery: Delivery
+    body: Any
+    leases: tuple[Lease, ...]
+    state_key: str
+
+
+class RouteWorker:
+    """Delivers one route's outbox (see the module docstring)."""
+
+    def __init__(
+        self,
+        route: RouteConfig,
+        store: Store,
+        queue: OutboxQueue,
+        sender: Sender,
+        *,
+        retry: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
+        budget: RateBudget | None = None,
+        clock: Clock = time.time,
+        round_size: int = 200,
+        keep_latencies: bool = False,
+    ) -> None:
+        self.route = route
+        self.store = store
+        self.queue = queue
+        self.sender = sender
+        self.retry = retry or RetryPolicy()
+        self.breaker = breaker or CircuitBreaker()
+        self.clock = clock
+        self.budget = budget or RateBudget(RateLimit(rate=1000.0, burst=100, concurrency=16), clock())
+        self.round_size = round_size
+        self.mapper: Mapper = compile_mapping(route.mapping)
+        self.atp = route.transform.atp if route.transform is not None else None
+        self.stats = RouteStats()
+        self.keep_latencies = keep_latencies
+
+    # -- one round ------------------------------------------------------------------------------
+    async def run_round(self) -> int:
+        """Lease, build, send and settle what is due now; the number of leases handled."""
+        now = self.clock()
+        if self.breaker.state is BreakerState.open:
+            retry_at = self.breaker.retry_at
+            if retry_at is not None and now < retry_at:
+                return 0
+        limit = 1 if self.breaker.state is not BreakerState.closed else self.round_size
+        leases = self.queue.lease(self.route.name, _us(now), limit)
+        if not leases:
+            return 0
+        self.stats.rounds += 1
+        self.stats.coalesced += sum(lease.coalesced for lease in leases)
+        built, failed = self._build(leases)
+        results: list[Settled] = list(failed)
+        if self.route.mode == "shadow":
+            for b in built:
+                results.extend(self._settled(b, "shadowed"))
+            self.stats.shadowed += len(built)
+        else:
+            outcomes = await asyncio.gather(*(self._send(b) for b in built))
+            for b, error in zip(built, outcomes, strict=True):
+                results.extend(self._after(b, error))
+        self.queue.settle(results, _us(self.clock()))
+        return len(leases)
+
+    async def drain(self, max_rounds: int = 1_000_000) -> int:
+        """Run rounds until nothing is due (or the breaker holds back); leases handled in all."""
+        total = 0
+        for _ in range(max_rounds):
+            n = await self.run_round()
+            if n == 0:
+                break
+            total += n
+        return total
+
+    # -- building ------------------------------------------------------------------------------
+    def _build(self, leases: list[Lease]) -> tuple[list[Built], list[Settled]]:
+        """Each lease as a delivery: the record now (state), the event (events), ATP per SKU."""
+        built: list[Built] = []
+        failed: list[Settled] = []
+        groups: dict[str, list[Lease]] = {}
+        for lease in leases:
+            key = split_inventory_key(lease.key)[0] if self.atp is not None else lease.key
+            groups.setdefault(key, []).append(lease)
+        previous = self.queue.last_fields(self.route.name, list(groups))
+        events = self.store.get_changes([lease.change_seq for lease in leases]) if _is_event(leases) else {}
+        for key, group in groups.items():
+            head = group[-1]
+            revision = 0
+            if self.atp is not None:
+                fields: Mapping[str, Any] = self._atp_fields(key)
+            elif head.change_seq in events:
+                fields = events[head.change_seq].payload
+                revision = head.change_seq
+            else:
+                record = self.store.get_record(head.domain, head.key)
+                fields = dict(record.fields) if record is not None else {}
+                revision = record.revision if record is not None else 0
+            delivery = Delivery(
+                id=delivery_id(self.route.name, head.id),
+                route=self.route.name,
+                target=self.route.to,
+                domain=head.domain,
+                key=key,
+                fields=fields,
+                revision=revision,
+                previous=previous.get(key),
+                attempt=head.attempts + 1,
+            )
+            try:
+                body = self.mapper(fields, delivery.context())
+            except MappingError as exc:
+                error = DeliveryError(ErrorKind.mapping, str(exc))
+                for lease in group:
+                    failed.append(self._dead(lease, error, None, key))
+                continue
+            built.append(Built(delivery, body, tuple(group), key))
+        return built, failed
+
+    def _atp_fields(self, sku: str) -> dict[str, Any]:
+        assert self.atp is not None
+        positions = {
+            split_inventory_key(r.key)[1]: available(r.fields)
+            for r in self.store.iter_records("inventory", prefix=f"{sku}@")
+        }
+        return {"sku": sku, "available_to_promise": channel_atp(positions, self.atp)}
+
+    # -- sending -------------------------------------------------------------------------------
+    async def _send(self, built: Built) -> DeliveryError | None:
+        permit = self.breaker.allow(self.clock())
+        if permit is None:
+            return DeliveryError(ErrorKind.unavailable, "the target's circuit breaker is open; not called")
+        await self.budget.acquire(self.clock)
+        self.stats.calls += 1
+        try:
+            error = await self.sender.send(built.delivery, built.body)
+        except asyncio.CancelledError:
+            self.breaker.abandon(permit)
+            raise
+        except Exception as exc:  # a fault in the sender is the hub's, not the target's
+            error = DeliveryError(ErrorKind.internal, f"{type(exc).__name__}: {exc}")
+        finally:
+            self.budget.release()
+        now = self.clock()
+        self.breaker.record(permit, error, now)
+        if error is not None and error.kind is ErrorKind.throttled and error.retry_after is not None:
+            self.budget.hold(now + error.retry_after)
+        return error
+
+    def _after(self, built: Built, error: DeliveryError | None) -> list[Settled]:
+        if error is None:
+            self.stats.delivered += len(built.leases)
+            if self.keep_latencies:
+                now = self.clock()
+                self.stats.latencies.extend(now - lease.first_us / 1e6 for lease in built.leases)
+            return self._settled(built, "delivered")
+        self.stats.last_error = str(error)
+        out: list[Settled] = []
+        for lease in built.leases:
+            decision = self.retry.decide(lease.attempts + 1, error, self.clock(), built.delivery.id)
+            if isinstance(decision, Dead):
+                out.append(self._dead(lease, error, built.body, built.state_key, decision.reason))
+            else:
+                self.stats.retried += 1
+                out.append(Settled(lease, "pending", error=str(error), next_attempt_us=_us(decision.at)))
+        return out
+
+    def _settled(self, built: Built, state: str) -> list[Settled]:
+        return [
+            Settled(lease, state, body=built.body, fields=built.delivery.fields, state_key=built.state_key)
+            for lease in built.leases
+        ]
+
+    def _dead(
+        self, lease: Lease, error: DeliveryError, body: Any, key: str, reason: str | None = None
+    ) -> Settled:
+        self.stats.dead += 1
+        why = reason or f"permanent failure ({error})"
+        exception = NewException(
+            "dead_delivery",
+            f"route {self.route.name!r} to {self.route.to!r}: {why}",
+            lease.domain,
+            lease.key,
+            self.route.to,
+            None,
+            self.route.name,
+            {
+                "outbox_id": lease.id,
+                "attempts": lease.attempts + 1,
+                "error": str(error),
+                "error_kind": error.kind.value,
+                "status": error.status,
+                "body": body,
+                "delivery_key": key,
+            },
+        )
+        return Settled(lease, "dead", body=body, error=str(error), exception=exception)
+
+
+class Dispatcher:
+    """Runs a worker per route until stopped; `notify` wakes the realtime ones at once."""
+
+    def __init__(
+        self,
+        syncmap: SyncMap,
+        store: Store,
+        senders: Callable[[RouteConfig], Sender],
+        *,
+        clock: Clock = time.time,
+        poll: float = 0.25,
+        workers: Sequence[RouteWorker] | None = None,
+    ) -> None:
+        self.store = store
+        self.queue = OutboxQueue(store)  # type: ignore[arg-type]
+        self.clock = clock
+        self.poll = poll
+        self.workers = (
+            list(workers)
+            if workers is not None
+            else [
+                RouteWorker(route, store, self.queue, senders(route), clock=clock) for route in syncmap.routes
+            ]
+        )
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
+
+    def notify(self) -> None:
+        """Something was enqueued: realtime routes look now (safe from any thread)."""
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set; rows left in flight by a previous run are leased again."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self.queue.recover([w.route.name for w in self.workers])
+        tasks = [asyncio.create_task(self._run_worker(w, stop)) for w in self.workers]
+        try:
+            await stop.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _run_worker(self, worker: RouteWorker, stop: asyncio.Event) -> None:
+        assert self._wake is not None
+        cadence = worker.route.cadence
+        while not stop.is_set():
+            if cadence != "realtime":
+                now = datetime.fromtimestamp(self.clock(), UTC)
+                next_tick = croniter(cadence, now).get_next(datetime)
+                await _sleep_until(stop, next_tick.timestamp() - self.clock())
+                if stop.is_set():
+                    return
+                await _guard(worker, worker.drain())
+                continue
+            handled = await _guard(worker, worker.run_round())
+            if handled:
+                continue
+            self._wake.clear()
+            await _wait_any(self._wake, stop, self.poll)
+
+
+def _is_event(leases: Sequence[Lease]) -> bool:
+    from ..domain.kinds import Domain
+
+    return bool(leases) and Domain(leases[0].domain).is_event
+
+
+def _us(seconds: float) -> int:
+    return int(seconds * 1_000_000)
+
+
+async def _guard(worker: RouteWorker, work: Awaitable[int]) -> int:
+    """Run a round; one that failed (the store was busy, a bug) is kept in the route's stats as its
+    last error and tried again half a second later: the dispatcher outlives any one round."""
+    try:
+        return await work
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        worker.stats.last_error = f"round failed: {type(exc).__name__}: {exc}"
+        worker.stats.failed_rounds += 1
+        await asyncio.sleep(0.5)
+        return 0
+
+
+async def _wait_any(event: asyncio.Event, stop: asyncio.Event, timeout: float) -> None:
+    waiters = [asyncio.create_task(event.wait()), asyncio.create_task(stop.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+
+
+async def _sleep_until(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=max(0.0, seconds))

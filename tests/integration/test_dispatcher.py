@@ -1,0 +1,229 @@
+"""The dispatcher on both stores, with a recording sender and an injected clock: coalescing, event
+order, retries and dead letters, shadow mode, the breaker, the ATP transform, echo suppression."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from logisync.config import parse_syncmap
+from logisync.delivery.breaker import BreakerPolicy, CircuitBreaker
+from logisync.delivery.dispatcher import RouteWorker
+from logisync.delivery.errors import DeliveryError, ErrorKind
+from logisync.delivery.outgoing import Delivery
+from logisync.delivery.retry import RetryPolicy
+from logisync.domain.change import Change
+from logisync.domain.kinds import Domain
+from logisync.pipeline import Pipeline
+from logisync.store.outbox import OutboxQueue
+
+MAP = """\
+systems:
+  wms: {kind: wms}
+  shop: {kind: storefront, writes: [order]}
+  carrier: {kind: carrier}
+  erp: {kind: erp}
+owners:
+  inventory.quantities: wms
+  tracking: carrier
+routes:
+  - {name: stock-to-erp, domain: inventory, to: erp, mapping: {sku: key, qty: fields.on_hand, was: "previous.on_hand?"}}
+  - {name: stock-to-shop, domain: inventory, to: shop, transform: {atp: {locations: [DC1, DC2]}}}
+  - {name: stock-to-wms, domain: inventory, to: wms}
+  - {name: tracking-to-shop, domain: tracking, to: shop}
+  - {name: stock-shadow, domain: inventory, to: erp, mode: shadow}
+"""
+SYNCMAP = parse_syncmap(MAP, env={})
+ROUTES = {r.name: r for r in SYNCMAP.routes}
+T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Recorder:
+    """A sender that records what it is given and fails as told."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.sent: list[tuple[Delivery, Any]] = []
+        self.failures: list[DeliveryError | None] = []  # popped per call; None = success
+
+    async def send(self, delivery: Delivery, body: Any) -> DeliveryError | None:
+        self.sent.append((delivery, body))
+        return self.failures.pop(0) if self.failures else None
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def worker(store, route: str, clock: Clock, sender: Recorder, **kw: Any) -> RouteWorker:
+    return RouteWorker(ROUTES[route], store, OutboxQueue(store), sender, clock=clock, **kw)
+
+
+def stock(cid: str, key: str = "SKU-1@DC1", **fields: Any) -> Change:
+    return Change(id=cid, domain=Domain.inventory, key=key, fields=fields)
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_a_burst_to_one_key_is_one_call_with_the_latest_record(store, clock):
+    pipeline = Pipeline(store, SYNCMAP)
+    for i in range(50):
+        pipeline.ingest("wms", [stock(f"s{i}", on_hand=i)])
+    sender = Recorder(clock)
+    w = worker(store, "stock-to-erp", clock, sender)
+    assert run(w.drain()) == 1
+    [(_, body)] = sender.sent
+    assert body == {"sku": "SKU-1@DC1", "qty": 49}  # no `was`: nothing delivered before
+    states = [row.state for row in store.list_outbox(route="stock-to-erp", limit=100)]
+    assert states.count("coalesced") == 49 and states.count("delivered") == 1
+    # compare-and-set: the next delivery carries what the target last received
+    pipeline.ingest("wms", [stock("s50", on_hand=7)])
+    run(w.drain())
+    assert sender.sent[-1][1] == {"sku": "SKU-1@DC1", "qty": 7, "was": 49}
+
+
+def test_echo_suppression_the_wms_is_not_sent_its_own_change(store, clock):
+    Pipeline(store, SYNCMAP).ingest("wms", [stock("s1", on_hand=3)])
+    assert store.list_outbox(route="stock-to-wms") == []
+
+
+def test_events_go_one_at_a_time_per_key_in_order_and_a_retry_holds_back_the_next(store, clock):
+    pipeline = Pipeline(store, SYNCMAP)
+    tn = "1Z999AA10123456784"
+    for i, status in enumerate(["label_created", "in_transit", "delivered"]):
+        at = T0 + timedelta(hours=i)
+        pipeline.ingest(
+            "carrier",
+            [
+                Change(
+                    id=f"e{i}",
+                    domain=Domain.tracking,
+                    key=tn,
+                    occurred_at=at,
+                    fields={"status": status, "occurred_at": at.isoformat()},
+                )
+            ],
+        )
+    sender = Recorder(clock)
+    sender.failures = [DeliveryError(ErrorKind.unavailable, "down", status=503)]
+    w = worker(
+        store,
+        "tracking-to-shop",
+        clock,
+        sender,
+        retry=RetryPolicy(attempts=3, schedule=(0, 10, 10), jitter=0),
+    )
+    assert run(w.run_round()) == 1  # only the head of the key's queue
+    assert run(w.run_round()) == 0  # it waits for its retry: the next event may not overtake it
+    clock.now += 10
+    run(w.drain())
+    statuses = [d.fields["status"] for d, _ in sender.sent]
+    assert statuses == ["label_created", "label_created", "in_transit", "delivered"]
+
+
+def test_a_permanent_failure_is_dead_at_once_with_an_exception(store, clock):
+    Pipeline(store, SYNCMAP).ingest("wms", [stock("s1", on_hand=3)])
+    sender = Recorder(clock)
+    sender.failures = [DeliveryError(ErrorKind.rejected, "bad sku", status=422)]
+    w = worker(store, "stock-to-erp", clock, sender)
+    run(w.drain())
+    [row] = store.list_outbox(route="stock-to-erp")
+    assert (row.state, row.attempts) == ("dead", 1)
+    [exc] = store.list_exceptions(kind="dead_delivery")
+    assert (exc.route, exc.key, exc.system) == ("stock-to-erp", "SKU-1@DC1", "erp")
+    assert exc.detail["error_kind"] == "rejected" and exc.detail["body"] == {"sku": "SKU-1@DC1", "qty": 3}
+    # the inbox's retry puts it back, and it goes
+    assert OutboxQueue(store).requeue(row.id, int(clock.now * 1e6))
+    run(w.drain())
+    assert store.list_outbox(route="stock-to-erp")[0].state == "delivered"
+
+
+def test_transient_failures_retry_on_schedule_then_die_when_exhausted(store, clock):
+    Pipeline(store, SYNCMAP).ingest("wms", [stock("s1", on_hand=3)])
+    sender = Recorder(clock)
+    sender.failures = [DeliveryError(ErrorKind.timeout, "slow")] * 3
+    w = worker(
+        store, "stock-to-erp", clock, sender, retry=RetryPolicy(attempts=3, schedule=(0, 5, 60), jitter=0)
+    )
+    run(w.drain())
+    [row] = store.list_outbox(route="stock-to-erp")
+    assert (row.state, row.attempts, row.next_attempt_us) == ("pending", 1, int((clock.now + 5) * 1e6))
+    clock.now += 5
+    run(w.drain())
+    clock.now += 59
+    assert run(w.drain()) == 0  # not due yet
+    clock.now += 1
+    run(w.drain())
+    [row] = store.list_outbox(route="stock-to-erp")
+    assert (row.state, row.attempts) == ("dead", 3)
+    assert "gave up after 3 attempts" in store.list_exceptions(kind="dead_delivery")[0].reason
+
+
+def test_retry_after_from_the_target_is_honoured(store, clock):
+    Pipeline(store, SYNCMAP).ingest("wms", [stock("s1", on_hand=3)])
+    sender = Recorder(clock)
+    sender.failures = [DeliveryError(ErrorKind.throttled, "slow down", status=429, retry_after=120)]
+    w = worker(
+        store, "stock-to-erp", clock, sender, retry=RetryPolicy(attempts=3, schedule=(0, 5, 5), jitter=0)
+    )
+    run(w.drain())
+    [row] = store.list_outbox(route="stock-to-erp")
+    assert row.next_attempt_us == int((clock.now + 120) * 1e6)
+
+
+def test_shadow_mode_computes_and_records_and_sends_nothing(store, clock):
+    Pipeline(store, SYNCMAP).ingest("wms", [stock("s1", on_hand=3)])
+    sender = Recorder(clock)
+    w = worker(store, "stock-shadow", clock, sender)
+    run(w.drain())
+    assert sender.sent == []
+    [row] = store.list_outbox(route="stock-shadow")
+    assert row.state == "shadowed"
+    assert OutboxQueue(store).last_fields("stock-shadow", ["SKU-1@DC1"]) == {"SKU-1@DC1": {"on_hand": 3}}
+
+
+def test_the_atp_route_sends_one_figure_per_sku(store, clock):
+    pipeline = Pipeline(store, SYNCMAP)
+    pipeline.ingest(
+        "wms",
+        [
+            stock("a", "SKU-1@DC1", on_hand=4),
+            stock("b", "SKU-1@DC2", on_hand=5),
+            stock("c", "SKU-1@DC9", on_hand=50),
+        ],
+    )
+    sender = Recorder(clock)
+    run(worker(store, "stock-to-shop", clock, sender).drain())
+    assert [d.fields for d, _ in sender.sent] == [{"sku": "SKU-1", "available_to_promise": 9}]
+
+
+def test_the_breaker_opens_and_holds_calls_back_then_probes(store, clock):
+    pipeline = Pipeline(store, SYNCMAP)
+    for i in range(6):
+        pipeline.ingest("wms", [stock(f"s{i}", f"SKU-{i}@DC1", on_hand=1)])
+    sender = Recorder(clock)
+    sender.failures = [DeliveryError(ErrorKind.unavailable, "down", status=503)] * 6
+    breaker = CircuitBreaker(BreakerPolicy(threshold=3, cooldown=30))
+    w = worker(store, "stock-to-erp", clock, sender, breaker=breaker, round_size=3)
+    run(w.run_round())
+    assert breaker.state.value == "open"
+    calls = len(sender.sent)
+    clock.now += 10  # every retry is due, the breaker is not
+    assert run(w.drain()) == 0 and len(sender.sent) == calls
+    clock.now += 25
+    sender.failures = []
+    run(w.run_round())  # one probe
+    assert len(sender.sent) == calls + 1 and breaker.state.value == "closed"
