@@ -108,12 +108,13 @@ class RouteWorker:
             if retry_at is not None and now < retry_at:
                 return 0
         limit = 1 if self.breaker.state is not BreakerState.closed else self.round_size
-        leases = self.queue.lease(self.route.name, _us(now), limit)
+        # the store's calls block: they run in a thread, so the event loop (the API) never waits
+        leases = await asyncio.to_thread(self.queue.lease, self.route.name, _us(now), limit)
         if not leases:
             return 0
         self.stats.rounds += 1
         self.stats.coalesced += sum(lease.coalesced for lease in leases)
-        built, failed = self._build(leases)
+        built, failed = await asyncio.to_thread(self._build, leases)
         results: list[Settled] = list(failed)
         if self.route.mode == "shadow":
             for b in built:
@@ -123,7 +124,7 @@ class RouteWorker:
             outcomes = await asyncio.gather(*(self._send(b) for b in built))
             for b, error in zip(built, outcomes, strict=True):
                 results.extend(self._after(b, error))
-        self.queue.settle(results, _us(self.clock()))
+        await asyncio.to_thread(self.queue.settle, results, _us(self.clock()))
         return len(leases)
 
     async def drain(self, max_rounds: int = 1_000_000) -> int:

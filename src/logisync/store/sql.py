@@ -403,6 +403,23 @@ class SqlStore:
         rows = self._query(sql + " ORDER BY id LIMIT ?", [*params, limit])
         return [_exception_row(row) for row in rows]
 
+    def resolve_exceptions(self, ids: Sequence[int], at_us: int, actor: str = "logisync") -> None:
+        """Mark open exceptions resolved (the condition that opened them is gone), in the audit trail."""
+        if not ids:
+            return
+        with self.write() as tx:
+            sql, params = self._in(
+                "UPDATE exceptions SET state = 'resolved', updated_us = ? WHERE state = 'open' AND id IN ({in})",
+                [at_us],
+                list(ids),
+            )
+            tx.cur.execute(sql, params)
+            self._many(
+                tx.cur,
+                "INSERT INTO exception_actions (exception_id, at_us, actor, action, detail) VALUES (?, ?, ?, ?, ?)",
+                [(i, at_us, actor, "resolve", None) for i in ids],
+            )
+
     def list_outbox(
         self, *, state: str | None = None, route: str | None = None, limit: int = 100
     ) -> list[OutboxRow]:

@@ -1,0 +1,1 @@
+"""Watching the hub: route lag against SLAs (metrics and alerts come with the dashboard)."""
