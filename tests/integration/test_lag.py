@@ -63,3 +63,23 @@ def test_a_breach_opens_one_exception_and_healing_resolves_it(store):
     assert lag.lag_s == 0 and lag.pending == 0
     assert store.list_exceptions(kind="sla_breach") == []  # resolved
     assert [e.state for e in store.list_exceptions(kind="sla_breach", state=None)] == ["resolved"]
+
+
+def test_status_shows_each_routes_lag_against_its_sla(store):
+    from rich.console import Console
+
+    from logisync.console.status import gather, tables
+
+    Pipeline(store, SYNCMAP).ingest(
+        "wms", [Change(id="s1", domain=Domain.inventory, key="SKU-1@DC1", fields={"on_hand": 1})]
+    )
+    figures = gather(store, SYNCMAP)
+    assert [(r["route"], r["pending"], r["sla_s"]) for r in figures["routes"]] == [
+        ("stock-to-erp", 1, 30.0),
+        ("slow-to-erp", 1, None),
+    ]
+    console = Console(record=True, width=120)
+    for table in tables(figures):
+        console.print(table)
+    assert "routes: lag against SLA" in console.export_text()
+    assert "routes" not in gather(store)  # without the sync map, no SLAs to show

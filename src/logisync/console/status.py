@@ -6,13 +6,19 @@ from collections import Counter
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
+from ..config.model import SyncMap
+from ..domain.change import now_us
 from ..domain.kinds import OutcomeKind
+from ..monitor.lag import route_lags
 from ..store import Store
 
 
-def gather(store: Store) -> dict[str, Any]:
-    """The figures `status` shows, as plain data (also its `--json` output)."""
+def gather(store: Store, syncmap: SyncMap | None = None) -> dict[str, Any]:
+    """The figures `status` shows, as plain data (also its `--json` output).
+
+    With the sync map, each route's lag against its SLA too (`routes`)."""
     received: dict[str, dict[str, Any]] = {}
     for (system, domain, outcome), n in sorted(store.outcome_counts().items()):
         row = received.setdefault(f"{system}/{domain}", {"system": system, "domain": domain})
@@ -21,12 +27,15 @@ def gather(store: Store) -> dict[str, Any]:
     outbox: dict[str, dict[str, int]] = {}
     for (route, state), n in sorted(store.count_outbox().items()):
         outbox.setdefault(route, {})[state] = n
-    return {
+    figures: dict[str, Any] = {
         "received": list(received.values()),
         "open_exceptions": exceptions,
         "outbox": outbox,
         "records": store.count_records(),
     }
+    if syncmap is not None:
+        figures["routes"] = [lag.as_dict() for lag in route_lags(syncmap, store, now_us())]
+    return figures
 
 
 def tables(figures: dict[str, Any]) -> list[Table]:
@@ -60,4 +69,21 @@ def tables(figures: dict[str, Any]) -> list[Table]:
         outbox.add_row(route, *(str(counts.get(s, 0)) for s in states))
     if not figures["outbox"]:
         outbox.add_row("none", "0")
-    return [received, exceptions, outbox]
+    shown = [received, exceptions, outbox]
+    if "routes" in figures:
+        shown.append(routes_table(figures["routes"]))
+    return shown
+
+
+def routes_table(routes: list[dict[str, Any]]) -> Table:
+    """Each route's backlog and lag, red when over its SLA."""
+    table = Table(title="routes: lag against SLA", title_justify="left")
+    for column in ("route", "mode", "pending", "in flight", "lag", "SLA"):
+        table.add_column(column, justify="left" if column in ("route", "mode") else "right")
+    for r in routes:
+        lag = Text(f"{r['lag_s']:.1f} s", style="red bold" if r["breached"] else "green")
+        sla = "—" if r["sla_s"] is None else f"{r['sla_s']:.0f} s"
+        table.add_row(r["route"], r["mode"], str(r["pending"]), str(r["in_flight"]), lag, sla)
+    if not routes:
+        table.add_row("none", "", "0", "0", "", "")
+    return table
