@@ -52,7 +52,7 @@ class Ownership:
             self.owned_domains.setdefault(rule.system, set()).add(domain)
             spec = CATALOG[domain]
             if scope is None:
-                names, level = tuple(spec.fields), _DOMAIN
+                names, level = tuple(spec.writable), _DOMAIN
             elif scope in spec.groups:
                 names, level = spec.groups[scope], _GROUP
             else:

@@ -115,7 +115,7 @@ def routes_table(syncmap: SyncMap) -> Table:
 def _rules(domain: Domain, ownership: Ownership) -> list[tuple[OwnerEntry | None, list[str]]]:
     """Each owner rule of the domain with the fields it wins; `None` collects the unowned fields."""
     won: dict[str | None, tuple[OwnerEntry | None, list[str]]] = {}
-    for name in sorted(CATALOG[domain].fields):
+    for name in sorted(CATALOG[domain].writable):
         entry = ownership.owner_of(domain, name)
         key = entry.source if entry else None
         won.setdefault(key, (entry, []))[1].append(name)
@@ -127,7 +127,7 @@ def _describe(domain: Domain, entry: OwnerEntry, won: list[str]) -> str:
     spec = CATALOG[domain]
     _, _, scope = entry.source.partition(".")
     if not scope:
-        return "all fields" if len(won) == len(spec.fields) else "all other fields"
+        return "all fields" if len(won) == len(spec.writable) else "all other fields"
     if scope in spec.groups:
         lost = [f for f in spec.groups[scope] if f not in won]
         return scope + (f" (not {', '.join(lost)})" if lost else "")
@@ -142,7 +142,7 @@ def _policy(entry: OwnerEntry) -> Text:
 def _list(fields: list[str], *, all_fields: Domain) -> str:
     if not fields:
         return NONE
-    if len(fields) == len(CATALOG[all_fields].fields):
+    if len(fields) == len(CATALOG[all_fields].writable):
         return "all fields"
     return ", ".join(fields)
 

@@ -53,6 +53,11 @@ class DomainSpec:
     def derived(self) -> frozenset[str]:
         return frozenset(getattr(self.model, "DERIVED", ()))
 
+    @property
+    def writable(self) -> frozenset[str]:
+        """The fields systems may write (and own): all but the hub's own."""
+        return self.fields - self.hub_fields
+
     @cached_property
     def hub_fields(self) -> frozenset[str]:
         """Fields only the hub writes (reservations, variances): refused from any system."""
