@@ -115,6 +115,13 @@ class MappingError(LogisyncError):
         self.reason = reason
 
 
+class BlockedAddress(LogisyncError):
+    """The target's URL is, or resolves to, an address deliveries may not go to (SSRF guard)."""
+
+    code = "blocked_address"
+    transient = False
+
+
 def kind_of_status(status: int) -> ErrorKind | None:
     """The kind of failure an HTTP status means; None for a success (2xx)."""
     if 200 <= status <= 299:
@@ -179,15 +186,19 @@ def classify_exception(exc: BaseException) -> DeliveryError:
     For exceptions from the transport (the HTTP client, the socket, TLS) and from the mapping,
     not for bugs: a transport catches only its client's errors, `OSError` and `TimeoutError`.
     A timeout, whatever raised it, is `timeout`; a certificate that does not verify, or another
-    TLS failure, is `tls`; a `MappingError` is `mapping`; anything else the client raises
-    (refused, reset, DNS, a connection closed mid-response) is `connection`.
+    TLS failure, is `tls`; a `MappingError` is `mapping`; a `BlockedAddress` is `blocked`;
+    anything else the client raises (refused, reset, DNS, a connection closed mid-response) is
+    `connection`.
     """
     if isinstance(exc, MappingError):
         return DeliveryError(ErrorKind.mapping, exc.message)
+    if isinstance(exc, BlockedAddress):
+        return DeliveryError(ErrorKind.blocked, exc.message)
     if isinstance(exc, TimeoutError):
         return DeliveryError(ErrorKind.timeout, "no complete response within the timeout")
     if isinstance(exc, ssl.SSLCertVerificationError):
-        reason = exc.verify_message or exc.reason or str(exc)
+        cause = getattr(exc, "certificate_error", exc)  # aiohttp wraps the ssl module's error
+        reason = getattr(cause, "verify_message", None) or getattr(cause, "reason", None) or str(exc)
         return DeliveryError(
             ErrorKind.tls, f"the target's TLS certificate does not verify ({reason}): fix or renew it"
         )
