@@ -401,3 +401,29 @@ def test_tls_with_the_targets_ca_trusted_delivers(self_signed):
 
     outcome = run(scenario, _server_tls(cert, key))
     assert isinstance(outcome, Sent) and outcome.status == 204
+
+
+def test_a_huge_answer_is_cut_not_held_in_memory():
+    async def big(request: web.Request) -> web.StreamResponse:
+        await request.read()
+        response = web.StreamResponse(status=200)
+        await response.prepare(request)
+        for _ in range(64):  # 4 MiB
+            await response.write(b"x" * 65536)
+        return response
+
+    async def main() -> Any:
+        app = web.Application()
+        app.router.add_post("/big", big)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            return await send(f"http://127.0.0.1:{port}/big")
+        finally:
+            await runner.cleanup()
+
+    outcome = asyncio.run(main())
+    assert isinstance(outcome, Sent) and len(outcome.body) == 1 << 20

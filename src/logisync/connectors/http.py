@@ -248,6 +248,21 @@ class _GuardedResolver(AbstractResolver):
         await self._inner.close()
 
 
+MAX_RESPONSE = 1 << 20  # bytes of a response body kept; a target's answer is small
+
+
+async def _read_capped(response: aiohttp.ClientResponse) -> bytes:
+    """The response body, up to `MAX_RESPONSE` bytes (the rest is not read: the connection closes)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= MAX_RESPONSE:
+            break
+    return b"".join(chunks)[:MAX_RESPONSE]
+
+
 class HttpTransport:
     """All the I/O of one target: a keep-alive session, TLS verified, no redirects followed.
 
@@ -307,7 +322,7 @@ class HttpTransport:
                 headers=request.headers,
                 allow_redirects=False,
             ) as response:
-                body = await response.read()
+                body = await _read_capped(response)
                 error = classify_response(response.status, response.headers, body, self.wall_clock())
                 if error is not None:
                     return error
