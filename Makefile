@@ -19,7 +19,8 @@ $(STAMP): pyproject.toml
 # `make run` is a local try-out on 127.0.0.1: each system of the example gets a development API key
 # unless the environment already sets one. A real deployment sets its own keys and runs `logisync serve`.
 DEV_KEYS := WMS_API_KEY=dev-wms-key ERP_API_KEY=dev-erp-key SHOP_API_KEY=dev-shop-key \
-	WEB_API_KEY=dev-web-key CARRIER_API_KEY=dev-carrier-key LOGISYNC_ADMIN_KEY=dev-admin-key
+	WEB_API_KEY=dev-web-key CARRIER_API_KEY=dev-carrier-key LOGISYNC_ADMIN_KEY=dev-admin-key \
+	SHOP_WEBHOOK_SECRET=whsec_ZGV2LXdlYmhvb2stc2VjcmV0LWZvci1zaG9w
 
 run: $(STAMP)  ## install into .venv and start the hub on an embedded SQLite store (development keys)
 	@echo "development API keys for this run (set them in the environment to use your own):"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 
 from .. import __version__
 from ..config.model import SyncMap
+from ..delivery.dispatcher import Dispatcher
 from ..pipeline import Pipeline
 from ..store.base import Store
 from . import problems
@@ -31,22 +33,32 @@ Every error has the same body: `{"error": {"code", "message", "errors": [{"path"
 """
 
 
-def create_app(syncmap: SyncMap, store: Store, *, env: Mapping[str, str] | None = None) -> FastAPI:
+def create_app(
+    syncmap: SyncMap, store: Store, *, env: Mapping[str, str] | None = None, deliver: bool = False
+) -> FastAPI:
     """The API over `store`, with the systems, keys, scopes and limits of `syncmap`.
 
     API keys are read now from the environment (or `env`) and kept only as digests. The caller
     owns the store: it stays open when the app shuts down; the ingest worker is stopped then.
+    With `deliver`, the app also runs the dispatchers (`logisync serve` does), nudged after each
+    commit, and stops them on shutdown.
     """
     keyring = Keyring.from_syncmap(syncmap, env)
     pipeline = Pipeline(store, syncmap)
-    ingestor = Ingestor(pipeline)
+    dispatcher = Dispatcher.for_syncmap(syncmap, store, env) if deliver else None
+    ingestor = Ingestor(pipeline, on_commit=dispatcher.notify if dispatcher is not None else None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        running = asyncio.create_task(dispatcher.run(stop)) if dispatcher is not None else None
         try:
             yield
         finally:
             ingestor.close()
+            if running is not None:
+                stop.set()
+                await running
 
     app = FastAPI(
         title="logisync",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
@@ -39,9 +40,15 @@ class _Job:
 class Ingestor:
     """Runs `pipeline.ingest` off the event loop; `await ingest(...)` returns after the commit."""
 
-    def __init__(self, pipeline: Pipeline, group_changes: int = GROUP_CHANGES) -> None:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        group_changes: int = GROUP_CHANGES,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
         self.pipeline = pipeline
         self.group_changes = group_changes
+        self.on_commit = on_commit  # told after each commit (the dispatchers look at the outbox)
         self._queue: deque[_Job] = deque()
         self._lock = threading.Lock()
         self._busy = False
@@ -86,6 +93,8 @@ class Ingestor:
                     size += len(self._queue[0].changes)
                     group.append(self._queue.popleft())
             self._commit(group)
+            if self.on_commit is not None:
+                self.on_commit()
 
     def _commit(self, group: list[_Job]) -> None:
         changes = group[0].changes if len(group) == 1 else [c for job in group for c in job.changes]

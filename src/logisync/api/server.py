@@ -36,7 +36,7 @@ def serve(
         store = open_store(url)
         try:
             config = uvicorn.Config(
-                create_app(syncmap, store),
+                create_app(syncmap, store, deliver=True),
                 host=host,
                 port=port,
                 log_level="warning",

@@ -190,6 +190,11 @@ def encode(delivery: Delivery, target: Target, now: float) -> HttpRequest:
     return _request(target, delivery.id, (delivery.id,), body, now)
 
 
+def encode_body(delivery_id: str, body: Any, target: Target, now: float) -> HttpRequest:
+    """The call that carries a body already mapped (the dispatcher maps, for shadow mode too)."""
+    return _request(target, delivery_id, (delivery_id,), _dump(body, delivery_id), now)
+
+
 def batch_id(deliveries: Sequence[Delivery]) -> str:
     """A stable id for a batch: the same deliveries in the same order give the same id."""
     digest = hashlib.blake2b("\n".join(d.id for d in deliveries).encode(), digest_size=12).hexdigest()

@@ -262,32 +262,49 @@ class RouteWorker:
 
 
 class Dispatcher:
-    """Runs a worker per route until stopped; `notify` wakes the realtime ones at once."""
+    """Runs a worker per route until stopped; `notify` wakes the realtime ones at once.
+
+    With the sync map it also checks the routes' SLAs every `sla_every` seconds.
+    """
 
     def __init__(
         self,
-        syncmap: SyncMap,
         store: Store,
-        senders: Callable[[RouteConfig], Sender],
+        workers: Sequence[RouteWorker],
         *,
+        syncmap: SyncMap | None = None,
         clock: Clock = time.time,
         poll: float = 0.25,
-        workers: Sequence[RouteWorker] | None = None,
+        sla_every: float = 5.0,
+        closers: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         self.store = store
         self.queue = OutboxQueue(store)  # type: ignore[arg-type]
+        self.workers = list(workers)
+        self.syncmap = syncmap
         self.clock = clock
         self.poll = poll
-        self.workers = (
-            list(workers)
-            if workers is not None
-            else [
-                RouteWorker(route, store, self.queue, senders(route), clock=clock) for route in syncmap.routes
-            ]
-        )
+        self.sla_every = sla_every
+        self.closers = list(closers)
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping = False
+
+    @classmethod
+    def for_syncmap(
+        cls, syncmap: SyncMap, store: Store, env: Mapping[str, str] | None = None, **kw: Any
+    ) -> Dispatcher:
+        """A worker for every route, sending through each target's HTTP transport, budget and breaker."""
+        from .senders import build_targets, route_policies
+
+        targets = build_targets(syncmap, env)
+        queue = OutboxQueue(store)  # type: ignore[arg-type]
+        clock = kw.get("clock", time.time)
+        workers = [
+            RouteWorker(route, store, queue, clock=clock, **route_policies(route, targets))
+            for route in syncmap.routes
+        ]
+        closers = [t.transport.close for t in targets.values()]
+        return cls(store, workers, syncmap=syncmap, closers=closers, **kw)
 
     def notify(self) -> None:
         """Something was enqueued: realtime routes look now (safe from any thread)."""
@@ -300,12 +317,25 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self.queue.recover([w.route.name for w in self.workers])
         tasks = [asyncio.create_task(self._run_worker(w, stop)) for w in self.workers]
+        if self.syncmap is not None:
+            tasks.append(asyncio.create_task(self._watch_slas(stop)))
         try:
             await stop.wait()
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            for close in self.closers:
+                await close()
+
+    async def _watch_slas(self, stop: asyncio.Event) -> None:
+        from ..monitor.lag import check_slas
+
+        assert self.syncmap is not None
+        while not stop.is_set():
+            with contextlib.suppress(Exception):  # a busy store: the next check will do
+                await asyncio.to_thread(check_slas, self.syncmap, self.store, _us(self.clock()))
+            await _sleep_until(stop, self.sla_every)
 
     async def _run_worker(self, worker: RouteWorker, stop: asyncio.Event) -> None:
         assert self._wake is not None
