@@ -7,13 +7,12 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from fixtures.loopback_target import LoopbackTarget, free_port
 from logisync.config import parse_syncmap
 from logisync.delivery.dispatcher import Dispatcher
 from logisync.domain.change import Change
 from logisync.domain.kinds import Domain
 from logisync.pipeline import Pipeline
-
-from fixtures.loopback_target import LoopbackTarget, free_port
 
 SECRET = "whsec_bG9vcGJhY2stdGFyZ2V0LXNlY3JldC1mb3ItZTJl"
 ENV = {"ERP_SECRET": SECRET}
