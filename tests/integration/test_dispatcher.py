@@ -227,3 +227,21 @@ def test_the_breaker_opens_and_holds_calls_back_then_probes(store, clock):
     sender.failures = []
     run(w.run_round())  # one probe
     assert len(sender.sent) == calls + 1 and breaker.state.value == "closed"
+
+
+def test_a_route_that_does_not_coalesce_sends_every_change_in_order(store, clock):
+    hub = parse_syncmap(
+        MAP.replace(
+            "mode: shadow}", "mode: shadow}\n  - {name: every, domain: inventory, to: erp, coalesce: false}"
+        ),
+        env={},
+    )
+    pipeline = Pipeline(store, hub)
+    for i in range(5):
+        pipeline.ingest("wms", [stock(f"s{i}", on_hand=i)])
+    sender = Recorder(clock)
+    w = RouteWorker(
+        next(r for r in hub.routes if r.name == "every"), store, OutboxQueue(store), sender, clock=clock
+    )
+    run(w.drain())
+    assert [d.fields["on_hand"] for d, _ in sender.sent] == [0, 1, 2, 3, 4]

@@ -99,6 +99,7 @@ class RouteConfig(Section):
     sla: Seconds | None = None
     mode: Literal["live", "shadow"] = "live"
     batch: int = Field(default=1, ge=1, le=10_000)
+    coalesce: bool = True  # state domains: send only a key's latest (false: every change, in order)
 
     @field_validator("cadence")
     @classmethod

@@ -147,7 +147,8 @@ class RouteWorker:
             key = split_inventory_key(lease.key)[0] if self.atp is not None else lease.key
             groups.setdefault(key, []).append(lease)
         previous = self.queue.last_fields(self.route.name, list(groups))
-        events = self.store.get_changes([lease.change_seq for lease in leases]) if _is_event(leases) else {}
+        own = [lease.change_seq for lease in leases if not lease.coalescing]
+        events = self.store.get_changes(own) if own else {}
         for key, group in groups.items():
             head = group[-1]
             revision = 0
@@ -354,12 +355,6 @@ class Dispatcher:
                 continue
             self._wake.clear()
             await _wait_any(self._wake, stop, self.poll)
-
-
-def _is_event(leases: Sequence[Lease]) -> bool:
-    from ..domain.kinds import Domain
-
-    return bool(leases) and Domain(leases[0].domain).is_event
 
 
 def _us(seconds: float) -> int:

@@ -90,7 +90,9 @@ class Batch:
             name, is_event = _DOMAINS[domain]
             for route in routes:
                 self.deliveries.append(
-                    NewDelivery(route.name, name, key, seq, not is_event, "pending", self.received)
+                    NewDelivery(
+                        route.name, name, key, seq, route.coalesce and not is_event, "pending", self.received
+                    )
                 )
 
     def open_exception(self, exception: NewException) -> None:

@@ -46,6 +46,7 @@ class Lease:
     attempts: int  # tries made before this one
     first_us: int  # when the oldest change it carries was accepted
     coalesced: int = 0  # older rows of the key this one replaced
+    coalescing: bool = True  # False: it carries its own change (events, routes that do not coalesce)
 
 
 @dataclass(slots=True)
@@ -120,7 +121,9 @@ class OutboxQueue:
                     head = group[0]
                     if head[6] > now_us:
                         continue
-                    leases.append(Lease(head[0], route, head[2], key, head[3], head[5], head[7]))
+                    leases.append(
+                        Lease(head[0], route, head[2], key, head[3], head[5], head[7], coalescing=False)
+                    )
                 if len(leases) >= limit:
                     break
             if leases:
