@@ -44,6 +44,8 @@ format: $(STAMP)  ## format the code
 bench: $(STAMP)  ## run the benchmarks (figures go to docs/benchmarks.md by hand)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/atp.py
+	$(BIN)/python bench/delivery.py
+	$(BIN)/python bench/http_client.py
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -82,7 +82,7 @@ class RouteWorker:
         breaker: CircuitBreaker | None = None,
         budget: RateBudget | None = None,
         clock: Clock = time.time,
-        round_size: int = 200,
+        round_size: int = 500,
         keep_latencies: bool = False,
     ) -> None:
         self.route = route

@@ -26,6 +26,14 @@ _LEASE_SCAN = (
     "SELECT id, key, domain, change_seq, coalescing, attempts, next_attempt_us, first_us FROM outbox "
     "WHERE route = ? AND state = 'pending' ORDER BY id LIMIT ?"
 )
+# a key's whole pending backlog at once: its newest row (which carries it), how many, the
+# greatest attempts and due time and the oldest acceptance among them
+_BACKLOG_OF_KEYS = (
+    "SELECT o.key, o.id, g.n, g.attempts, g.due, g.first, o.domain, o.change_seq FROM outbox o JOIN ("
+    "SELECT key, max(id) AS newest, count(*) AS n, max(attempts) AS attempts, max(next_attempt_us) AS due, "
+    "min(first_us) AS first FROM outbox WHERE route = ? AND state = 'pending' AND key IN ({in}) GROUP BY key"
+    ") g ON o.id = g.newest"
+)
 _SETTLE = "UPDATE outbox SET state = ?, attempts = ?, next_attempt_us = ?, updated_us = ?, last_error = ?, body = ? WHERE id = ?"
 _REMEMBER = (
     "INSERT INTO route_state (route, key, body, change_seq, updated_us) VALUES (?, ?, ?, ?, ?) "
@@ -102,21 +110,12 @@ class OutboxQueue:
             for row in rows:
                 groups.setdefault(row[1], []).append(row)
             leases: list[Lease] = []
-            coalesced: list[int] = []
+            merging: list[str] = []  # coalescing keys: their whole backlog is read below
             for key, group in groups.items():
                 if key in busy:
                     continue
-                if group[0][4]:  # coalescing: the newest row carries the key
-                    due = max(r[6] for r in group)
-                    if due > now_us:
-                        continue
-                    newest = group[-1]
-                    attempts = max(r[5] for r in group)
-                    first = min(r[7] for r in group)
-                    coalesced.extend(r[0] for r in group[:-1])
-                    leases.append(
-                        Lease(newest[0], route, newest[2], key, newest[3], attempts, first, len(group) - 1)
-                    )
+                if group[0][4]:
+                    merging.append(key)
                 else:  # events: the oldest, in order, when it is due
                     head = group[0]
                     if head[6] > now_us:
@@ -124,8 +123,17 @@ class OutboxQueue:
                     leases.append(
                         Lease(head[0], route, head[2], key, head[3], head[5], head[7], coalescing=False)
                     )
-                if len(leases) >= limit:
+                if len(leases) + len(merging) >= limit:
                     break
+            coalesced: list[tuple[str, str, int]] = []
+            if merging:  # every pending row of the key, not only the scanned ones: the newest carries it
+                sql, params = store._in(_BACKLOG_OF_KEYS, [route], merging)
+                for key, newest, n, attempts, due, first, domain, seq in store._fetch(tx.cur, sql, params):
+                    if due > now_us:
+                        continue
+                    leases.append(Lease(newest, route, domain, key, seq, attempts, first, n - 1))
+                    if n > 1:
+                        coalesced.append((route, key, newest))
             if leases:
                 sql, params = store._in(
                     "UPDATE outbox SET state = 'in_flight', updated_us = ? WHERE id IN ({in})",
@@ -140,12 +148,12 @@ class OutboxQueue:
                             (lease.attempts, lease.first_us, lease.id),
                         )
             if coalesced:
-                sql, params = store._in(
-                    "UPDATE outbox SET state = 'coalesced', updated_us = ? WHERE id IN ({in})",
-                    [now_us],
-                    coalesced,
+                store._many(
+                    tx.cur,
+                    "UPDATE outbox SET state = 'coalesced', updated_us = ? "
+                    "WHERE route = ? AND key = ? AND state = 'pending' AND id < ?",
+                    [(now_us, *c) for c in coalesced],
                 )
-                tx.cur.execute(sql, params)
         return leases
 
     def settle(self, results: Sequence[Settled], now_us: int) -> None:

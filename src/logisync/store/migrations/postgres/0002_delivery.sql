@@ -2,6 +2,8 @@
 -- received (compare-and-set, shadow diffs), and the exceptions inbox's audit trail.
 
 ALTER TABLE outbox ADD COLUMN body TEXT;  -- JSON: what a shadowed row would send, what a dead row failed to send
+-- a key's backlog on a route, read when the dispatcher coalesces it
+CREATE INDEX outbox_route_key ON outbox (route, key, state);
 
 CREATE TABLE route_state (  -- per (route, key): the last body delivered (in shadow mode: computed)
     route       TEXT    NOT NULL,
