@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from .config import load_syncmap
+from .config.model import SyncMap
 from .errors import LogisyncError
 
 app = typer.Typer(
@@ -202,14 +203,23 @@ def status(config: Path = ConfigOption, store: str | None = StoreOption, as_json
     from .console.output import dumps, out
     from .console.status import gather, tables
 
+    syncmap = _syncmap_if_any(config)
     with opened(store_url(config, store), must_exist=True) as hub:
-        figures = gather(hub)
+        figures = gather(hub, syncmap)
     if as_json:
         typer.echo(dumps(figures))
         return
     console = out()
     for table in tables(figures):
         console.print(table)
+
+
+def _syncmap_if_any(config: Path) -> SyncMap | None:
+    """The sync map when the file is there and sound (status then shows routes against SLAs)."""
+    try:
+        return load_syncmap(config) if config.exists() else None
+    except LogisyncError:
+        return None
 
 
 def main() -> None:

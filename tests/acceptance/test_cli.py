@@ -401,6 +401,22 @@ def test_status_counts_outcomes_exceptions_and_outbox(store):
     table = run("status", "--store", store.url)
     assert table.exit_code == 0
     assert "validation" in table.stdout and "stock-to-shop" in table.stdout
+    assert "routes" not in figures  # no sync map: no SLAs to measure against
+
+
+def test_status_with_the_sync_map_shows_each_routes_lag_against_its_sla(store):
+    ingest(store.url)
+    result = run("status", "--config", HUB, "--store", store.url, "--json")
+    assert result.exit_code == 0, result.output
+    stock, orders = json.loads(result.stdout)["routes"]
+    assert (stock["route"], stock["pending"], stock["sla_s"]) == ("stock-to-shop", 4, 60.0)
+    assert stock["lag_s"] > 0 and not stock["breached"]  # a minute has not passed
+    assert (orders["route"], orders["pending"], orders["lag_s"], orders["mode"]) == (
+        "orders-to-erp",
+        0,
+        0,
+        "shadow",
+    )
 
 
 def test_a_version_too_big_for_the_store_is_a_malformed_line(sqlite_store, tmp_path):
