@@ -128,3 +128,27 @@ def test_serve_mode_delivers_as_changes_arrive(store):
     asyncio.run(scenario())
     assert len([b for b in target.received if "tn" in b]) == 12
     assert {b["sku"] for b in target.received if "sku" in b} == {f"SKU-{k}@DC1" for k in range(5)}
+
+
+def test_a_live_route_to_a_system_without_url_waits_and_a_shadow_route_runs(store):
+    hub = parse_syncmap(
+        """\
+systems:
+  wms: {kind: wms}
+  erp: {kind: erp}
+owners:
+  inventory: wms
+routes:
+  - {name: stock-to-erp, domain: inventory, to: erp}
+  - {name: stock-shadow, domain: inventory, to: erp, mode: shadow}
+""",
+        env={},
+    )
+    dispatcher = Dispatcher.for_syncmap(hub, store, {})
+    assert [w.route.name for w in dispatcher.workers] == ["stock-shadow"]
+    Pipeline(store, hub).ingest(
+        "wms", [Change(id="s1", domain=Domain.inventory, key="SKU-1@DC1", fields={"on_hand": 2})]
+    )
+    asyncio.run(dispatcher.workers[0].drain())
+    states = {row.route: row.state for row in store.list_outbox()}
+    assert states == {"stock-to-erp": "pending", "stock-shadow": "shadowed"}

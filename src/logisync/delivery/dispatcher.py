@@ -303,6 +303,8 @@ class Dispatcher:
         workers = [
             RouteWorker(route, store, queue, clock=clock, **route_policies(route, targets))
             for route in syncmap.routes
+            if route.mode == "shadow"
+            or route.to in targets  # no url yet: its rows wait (status shows the lag)
         ]
         closers = [t.transport.close for t in targets.values()]
         return cls(store, workers, syncmap=syncmap, closers=closers, **kw)

@@ -16,7 +16,9 @@ A system that routes deliver to is a target. Its `url` and `signing.secret_env`,
       breaker: {threshold: 5, cooldown: 30s}
 
 Routes to the same system share its transport, budget and breaker, so the target's limits hold
-whatever the number of routes. A shadow route needs no target: it never sends.
+whatever the number of routes. A shadow route needs no target: it never sends. A live route to a
+system without a `url` is not dispatched: its rows wait in the outbox, and `logisync status`
+shows the route's lag growing (and its SLA breached, if it has one) until the url is set.
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ class HttpSender:
 
 
 class Unreachable:
-    """A `Sender` for a system with no URL: every delivery fails permanently, saying why."""
+    """A `Sender` for a system with no URL (a shadow route's target needs none): it never sends."""
 
     def __init__(self, system: str) -> None:
         self.system = system
