@@ -152,3 +152,55 @@ routes:
     asyncio.run(dispatcher.workers[0].drain())
     states = {row.route: row.state for row in store.list_outbox()}
     assert states == {"stock-to-erp": "pending", "stock-shadow": "shadowed"}
+
+
+def test_over_real_http_a_backlog_coalesces_echoes_are_suppressed_and_shadow_sends_nothing(store):
+    port = free_port()
+    hub = parse_syncmap(
+        f"""\
+systems:
+  wms: {{kind: wms}}
+  erp:
+    kind: erp
+    url: http://127.0.0.1:{port}/hook
+    signing: {{secret_env: ERP_SECRET}}
+    transport: {{allow_private_network: true}}
+owners:
+  inventory.quantities: wms
+  inventory.inbound: erp
+routes:
+  - {{name: stock-to-erp, domain: inventory, to: erp, mapping: {{sku: key, on_hand: "fields.on_hand?", inbound: "fields.inbound?"}}}}
+  - {{name: stock-shadow, domain: inventory, to: erp, mode: shadow}}
+""",
+        env=ENV,
+    )
+    pipeline = Pipeline(store, hub)
+    for i in range(40):  # a backlog: 8 counts for each of 5 positions
+        pipeline.ingest(
+            "wms",
+            [Change(id=f"s{i}", domain=Domain.inventory, key=f"SKU-{i % 5}@DC1", fields={"on_hand": i})],
+        )
+    # the ERP's own change to a position no one else touched: not sent back to the ERP
+    pipeline.ingest(
+        "erp", [Change(id="e1", domain=Domain.inventory, key="SKU-9@DC1", fields={"inbound": 100})]
+    )
+    target = LoopbackTarget(SECRET)
+    dispatcher = Dispatcher.for_syncmap(hub, store, ENV)
+
+    async def scenario() -> None:
+        async with target.serving(port):
+            for worker in dispatcher.workers:
+                await worker.drain()
+        for close in dispatcher.closers:
+            await close()
+
+    asyncio.run(scenario())
+    assert target.bad_signatures == 0
+    assert sorted((b["sku"], b["on_hand"]) for b in target.received) == [
+        (f"SKU-{k}@DC1", 35 + k) for k in range(5)
+    ]  # one call per position, its latest count; nothing from the shadow route, no echo
+    shadowed = [row for row in store.list_outbox(route="stock-shadow", limit=100) if row.state == "shadowed"]
+    assert sorted(row.key for row in shadowed) == [f"SKU-{k}@DC1" for k in range(5)]  # computed, not sent
+    assert store.list_outbox(route="stock-to-erp", limit=100) and all(
+        row.key != "SKU-9@DC1" for row in store.list_outbox(limit=100)
+    )  # the ERP's change was never queued for the ERP

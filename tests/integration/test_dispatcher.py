@@ -55,9 +55,15 @@ class Recorder:
     def __init__(self, clock: Clock) -> None:
         self.sent: list[tuple[Delivery, Any]] = []
         self.failures: list[DeliveryError | None] = []  # popped per call; None = success
+        self.calls_batched: list[int] = []
 
     async def send(self, delivery: Delivery, body: Any) -> DeliveryError | None:
         self.sent.append((delivery, body))
+        return self.failures.pop(0) if self.failures else None
+
+    async def send_batch(self, deliveries: list[Delivery], bodies: list[Any]) -> DeliveryError | None:
+        self.calls_batched.append(len(deliveries))
+        self.sent.extend(zip(deliveries, bodies, strict=True))
         return self.failures.pop(0) if self.failures else None
 
 
@@ -245,3 +251,30 @@ def test_a_route_that_does_not_coalesce_sends_every_change_in_order(store, clock
     )
     run(w.drain())
     assert [d.fields["on_hand"] for d, _ in sender.sent] == [0, 1, 2, 3, 4]
+
+
+def test_a_batching_route_sends_up_to_its_batch_per_call_and_settles_them_together(store, clock):
+    hub = parse_syncmap(
+        MAP.replace(
+            "mode: shadow}", "mode: shadow}\n  - {name: batched, domain: inventory, to: erp, batch: 4}"
+        ),
+        env={},
+    )
+    pipeline = Pipeline(store, hub)
+    for i in range(10):
+        pipeline.ingest("wms", [stock(f"s{i}", f"SKU-{i}@DC1", on_hand=i)])
+    sender = Recorder(clock)
+    sender.failures = [None, DeliveryError(ErrorKind.unavailable, "down", status=503), None]
+    route = next(r for r in hub.routes if r.name == "batched")
+    w = RouteWorker(
+        route,
+        store,
+        OutboxQueue(store),
+        sender,
+        clock=clock,
+        retry=RetryPolicy(attempts=3, schedule=(0, 5, 5), jitter=0),
+    )
+    run(w.run_round())
+    assert sorted(sender.calls_batched) == [2, 4, 4]
+    states = sorted(row.state for row in store.list_outbox(route="batched"))
+    assert states.count("pending") in (2, 4) and states.count("delivered") == 10 - states.count("pending")

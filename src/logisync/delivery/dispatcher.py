@@ -37,9 +37,13 @@ Clock = Callable[[], float]  # seconds since the epoch
 
 
 class Sender(Protocol):
-    """Sends one built delivery to its target: None when acknowledged, else what went wrong."""
+    """Sends built deliveries to a target: None when acknowledged, else what went wrong."""
 
     async def send(self, delivery: Delivery, body: Any) -> DeliveryError | None: ...
+
+    async def send_batch(self, deliveries: list[Delivery], bodies: list[Any]) -> DeliveryError | None:
+        """Several deliveries in one call (a route's `batch` > 1); one outcome for them all."""
+        ...
 
 
 @dataclass
@@ -121,9 +125,12 @@ class RouteWorker:
                 results.extend(self._settled(b, "shadowed"))
             self.stats.shadowed += len(built)
         else:
-            outcomes = await asyncio.gather(*(self._send(b) for b in built))
-            for b, error in zip(built, outcomes, strict=True):
-                results.extend(self._after(b, error))
+            size = self.route.batch
+            calls = [built[i : i + size] for i in range(0, len(built), size)]
+            outcomes = await asyncio.gather(*(self._send(call) for call in calls))
+            for call, error in zip(calls, outcomes, strict=True):
+                for b in call:
+                    results.extend(self._after(b, error))
         await asyncio.to_thread(self.queue.settle, results, _us(self.clock()))
         return len(leases)
 
@@ -191,14 +198,18 @@ class RouteWorker:
         return {"sku": sku, "available_to_promise": channel_atp(positions, self.atp)}
 
     # -- sending -------------------------------------------------------------------------------
-    async def _send(self, built: Built) -> DeliveryError | None:
+    async def _send(self, call: list[Built]) -> DeliveryError | None:
+        """One call: a single delivery, or several where the route batches."""
         permit = self.breaker.allow(self.clock())
         if permit is None:
             return DeliveryError(ErrorKind.unavailable, "the target's circuit breaker is open; not called")
         await self.budget.acquire(self.clock)
         self.stats.calls += 1
         try:
-            error = await self.sender.send(built.delivery, built.body)
+            if self.route.batch > 1:
+                error = await self.sender.send_batch([b.delivery for b in call], [b.body for b in call])
+            else:
+                error = await self.sender.send(call[0].delivery, call[0].body)
         except asyncio.CancelledError:
             self.breaker.abandon(permit)
             raise

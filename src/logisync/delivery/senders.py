@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..config.durations import parse_duration
 from ..config.model import RouteConfig, SyncMap, SystemConfig
-from ..connectors.http import HttpTransport, Sent, Settings, Target, encode_body
+from ..connectors.http import HttpTransport, Sent, Settings, Target, encode_bodies, encode_body
 from ..domain.catalog import describe_validation_error
 from ..errors import ConfigError
 from .breaker import BreakerPolicy, CircuitBreaker
@@ -92,6 +92,11 @@ class HttpSender:
         result = await self.target.transport.send(request)
         return None if isinstance(result, Sent) else result
 
+    async def send_batch(self, deliveries: list[Delivery], bodies: list[Any]) -> DeliveryError | None:
+        request = encode_bodies([d.id for d in deliveries], bodies, self.target.target, time.time())
+        result = await self.target.transport.send(request)
+        return None if isinstance(result, Sent) else result
+
 
 class Unreachable:
     """A `Sender` for a system with no URL (a shadow route's target needs none): it never sends."""
@@ -103,6 +108,9 @@ class Unreachable:
         return DeliveryError(
             ErrorKind.rejected, f"system {self.system!r} has no url in the sync map: nothing to deliver to"
         )
+
+    async def send_batch(self, deliveries: list[Delivery], bodies: list[Any]) -> DeliveryError | None:
+        return await self.send(deliveries[0], bodies)
 
 
 def settings_for(name: str, system: SystemConfig) -> Settings:
