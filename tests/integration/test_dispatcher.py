@@ -278,3 +278,20 @@ def test_a_batching_route_sends_up_to_its_batch_per_call_and_settles_them_togeth
     assert sorted(sender.calls_batched) == [2, 4, 4]
     states = sorted(row.state for row in store.list_outbox(route="batched"))
     assert states.count("pending") in (2, 4) and states.count("delivered") == 10 - states.count("pending")
+
+
+def test_without_a_mapping_a_compare_and_set_target_gets_what_it_last_received(store, clock):
+    hub = parse_syncmap(
+        MAP.replace("mode: shadow}", "mode: shadow}\n  - {name: plain, domain: inventory, to: erp}"), env={}
+    )
+    pipeline = Pipeline(store, hub)
+    route = next(r for r in hub.routes if r.name == "plain")
+    sender = Recorder(clock)
+    w = RouteWorker(route, store, OutboxQueue(store), sender, clock=clock, compare_and_set=True)
+    pipeline.ingest("wms", [stock("s1", on_hand=5)])
+    run(w.drain())
+    pipeline.ingest("wms", [stock("s2", on_hand=3)])
+    run(w.drain())
+    first, second = (body for _, body in sender.sent)
+    assert first["expected"] is None and first["data"] == {"on_hand": 5}
+    assert second["expected"] == {"on_hand": 5} and second["data"] == {"on_hand": 3}

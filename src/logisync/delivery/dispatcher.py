@@ -88,6 +88,7 @@ class RouteWorker:
         clock: Clock = time.time,
         round_size: int = 500,
         keep_latencies: bool = False,
+        compare_and_set: bool = False,
     ) -> None:
         self.route = route
         self.store = store
@@ -99,6 +100,8 @@ class RouteWorker:
         self.budget = budget or RateBudget(RateLimit(rate=1000.0, burst=100, concurrency=16), clock())
         self.round_size = round_size
         self.mapper: Mapper = compile_mapping(route.mapping)
+        # without a mapping, a compare-and-set target finds what it last received under `expected`
+        self.expected = compare_and_set and route.mapping is None
         self.atp = route.transform.atp if route.transform is not None else None
         self.stats = RouteStats()
         self.keep_latencies = keep_latencies
@@ -181,6 +184,8 @@ class RouteWorker:
             )
             try:
                 body = self.mapper(fields, delivery.context())
+                if self.expected:
+                    body["expected"] = None if delivery.previous is None else dict(delivery.previous)
             except MappingError as exc:
                 error = DeliveryError(ErrorKind.mapping, str(exc))
                 for lease in group:

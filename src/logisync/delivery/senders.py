@@ -171,4 +171,5 @@ def route_policies(route: RouteConfig, targets: Mapping[str, LiveTarget]) -> dic
         "retry": target.retry,
         "breaker": target.breaker,
         "budget": target.budget,
+        "compare_and_set": target.target.settings.compare_and_set,
     }
