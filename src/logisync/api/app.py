@@ -21,6 +21,7 @@ from .changes import changes_router
 from .ingestor import Ingestor
 from .records import records_router
 from .responses import json_response
+from .routes_state import routes_router
 from .schemas import ChangeBatch, Health
 
 DESCRIPTION = """\
@@ -70,6 +71,7 @@ def create_app(
     problems.install(app)
     app.include_router(changes_router(keyring, ingestor, syncmap.limits))
     app.include_router(records_router(store, keyring, pipeline.scopes))
+    app.include_router(routes_router(syncmap, store, keyring, dispatcher))
 
     @app.get("/healthz", tags=["health"], response_model=Health, summary="Liveness")
     async def healthz() -> Any:

@@ -161,3 +161,30 @@ class RecordExplanation(Body):
 
 class Health(Body):
     status: Literal["ok"]
+
+
+class RouteState(Body):
+    """One route as the operations team watches it."""
+
+    route: str
+    to: str = Field(description="the target system")
+    mode: str = Field(description="`live` or `shadow`")
+    pending: int
+    in_flight: int
+    lag_s: float = Field(description="age of the oldest undelivered change, in seconds (0: none waits)")
+    sla_s: float | None = Field(None, description="the route's SLA in seconds, if it has one")
+    breached: bool = Field(description="lag over SLA")
+    dispatched: bool = Field(description="this process runs the route's dispatcher (the fields below)")
+    breaker: str | None = Field(None, description="the target's circuit breaker: closed, open, half_open")
+    breaker_opened_at: float | None = None
+    calls: int | None = None
+    delivered: int | None = None
+    retried: int | None = None
+    dead: int | None = None
+    coalesced: int | None = None
+    shadowed: int | None = None
+    last_error: str | None = None
+
+
+class RoutesState(Body):
+    routes: list[RouteState]

@@ -1,0 +1,73 @@
+"""`GET /v1/routes`: each route's backlog and lag against its SLA, and, where this process runs
+the dispatchers, its target's circuit breaker and the route's delivery counters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from ..config.model import SyncMap
+from ..delivery.dispatcher import Dispatcher
+from ..domain.change import now_us
+from ..monitor.lag import route_lags
+from ..store.base import Store
+from .auth import Caller, Keyring, authenticator
+from .problems import ApiProblem
+from .responses import json_response
+from .schemas import Problem, RoutesState
+
+
+def routes_router(
+    syncmap: SyncMap, store: Store, keyring: Keyring, dispatcher: Dispatcher | None
+) -> APIRouter:
+    router = APIRouter(tags=["routes"])
+    caller_of = authenticator(keyring)
+    workers = {w.route.name: w for w in (dispatcher.workers if dispatcher is not None else [])}
+
+    @router.get(
+        "/v1/routes",
+        response_model=RoutesState,
+        summary="Routes: backlog, lag against SLA, breaker",
+        responses={
+            401: {"model": Problem, "description": "no API key, or an unknown one"},
+            403: {"model": Problem, "description": "only the admin key reads the routes"},
+        },
+    )
+    async def routes(caller: Caller = Depends(caller_of)) -> Response:
+        """Every route of the sync map: rows pending and in flight, the age of the oldest
+        undelivered change (`lag_s`) against the route's `sla_s`, and, when this process runs the
+        dispatchers (`logisync serve`), the target's circuit breaker (`closed`, `open`,
+        `half_open`) and the route's counters since start (calls, delivered, retried, dead,
+        coalesced, shadowed, last error)."""
+        if not caller.admin:
+            raise ApiProblem(403, "forbidden", "only the admin key reads the routes")
+        lags = await run_in_threadpool(route_lags, syncmap, store, now_us())
+        shown: list[dict[str, Any]] = []
+        for lag in lags:
+            row: dict[str, Any] = {**lag.as_dict(), "to": _route(syncmap, lag.route).to, "dispatched": False}
+            worker = workers.get(lag.route)
+            if worker is not None:
+                s = worker.stats
+                row.update(
+                    dispatched=True,
+                    breaker=worker.breaker.state.value,
+                    breaker_opened_at=worker.breaker.opened_at,
+                    calls=s.calls,
+                    delivered=s.delivered,
+                    retried=s.retried,
+                    dead=s.dead,
+                    coalesced=s.coalesced,
+                    shadowed=s.shadowed,
+                    last_error=s.last_error,
+                )
+            shown.append(row)
+        return json_response(RoutesState.model_validate({"routes": shown}).model_dump(mode="json"))
+
+    return router
+
+
+def _route(syncmap: SyncMap, name: str) -> Any:
+    return next(r for r in syncmap.routes if r.name == name)
