@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from ..domain.record import RecordState
+from . import xrefs as xref_sql
 from .base import ExceptionRow, LogEntry, NewDelivery, NewException, OutboxRow, SeenChange
 
 CHUNK = 500  # ids per IN list
@@ -213,6 +214,16 @@ class SqlWriteTx:
         rows = [(s, d, o, n) for (s, d, o), n in sorted(counts.items()) if n]
         if rows:
             self.store._many(self.cur, SQL_COUNT, rows)
+
+    def xrefs(self, system: str, kind: str, external_ids: Sequence[str]) -> dict[str, str]:
+        """The canonical keys a system's external ids of one kind stand for (see `store/xrefs.py`)."""
+        return xref_sql.lookup(self.store, self.cur, system, kind, external_ids)
+
+    def learn_xref(
+        self, system: str, kind: str, external_id: str, canonical: str, source: str, at_us: int
+    ) -> None:
+        """Record a pair seen in an inbound record, with the change it came from as its source."""
+        xref_sql.upsert(self.store, self.cur, system, kind, [(external_id, canonical, source)], at_us)
 
 
 class SqlStore:
