@@ -11,9 +11,10 @@ import yaml
 from pydantic import ValidationError
 
 from ..domain.kinds import Domain
+from ..domain.xref import XREF_DOMAINS
 from ..errors import ConfigError
 from .model import OwnerRule, SyncMap
-from .ownership import parse_owner_key
+from .ownership import Ownership, Scopes, parse_owner_key
 
 HUB_SYSTEM = "logisync"  # the system name of the changes the hub derives itself (pipeline.batch.HUB)
 
@@ -155,6 +156,26 @@ def _cross_check(syncmap: SyncMap) -> list[tuple[Path_, str]]:
                             f"routes can filter on: {', '.join(supported)})",
                         )
                     )
+    problems.extend(_check_xrefs(syncmap))
+    return problems
+
+
+def _check_xrefs(syncmap: SyncMap) -> list[tuple[Path_, str]]:
+    """A system's `xref` must name ids it can send: it must write a domain the kind applies to."""
+    problems: list[tuple[Path_, str]] = []
+    scopes: Scopes | None = None
+    for name, system in syncmap.systems.items():
+        for kind in system.xref or {}:
+            scopes = scopes or Scopes(syncmap, Ownership(syncmap))
+            domains = XREF_DOMAINS[kind]
+            if not any(scopes.can_write(name, domain) for domain in domains):
+                problems.append(
+                    (
+                        ("systems", name, "xref", kind),
+                        f"{name} may write none of {', '.join(d.value for d in domains)}, so it never "
+                        f"sends a {kind} to translate (give it `writes:` or an owner rule)",
+                    )
+                )
     return problems
 
 

@@ -33,8 +33,18 @@ class SigningConfig(Section):
 Connector = Literal["http", "poll", "files", "edi", "pg_cdc", "nats", "mqtt"]
 
 
+XrefKind = Literal["sku", "location", "service"]
+XrefName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]{0,49}$")]
+
+
 class SystemConfig(Section):
-    """An external party the hub talks to."""
+    """An external party the hub talks to.
+
+    `xref` says which canonical keys this system names by ids of its own, and what it calls them:
+    `{sku: listing_id}` means every SKU in its order, shipment and return lines is one of its
+    listing ids, translated through the hub's cross-reference table for (system, `sku`); a product
+    change from it with `attributes.listing_id` teaches the hub the pair.
+    """
 
     kind: SystemKind
     connector: Connector = "http"
@@ -45,6 +55,7 @@ class SystemConfig(Section):
     reads: list[Domain | Literal["*"]] | None = None  # default: what it writes or is routed
     transport: dict[str, Any] | None = None
     description: str | None = None
+    xref: dict[XrefKind, XrefName] | None = None
 
 
 class OwnerRule(Section):
@@ -122,6 +133,25 @@ class ApiConfig(Section):
     admin: AuthConfig | None = None
 
 
+UnknownPolicy = Literal["accept", "quarantine", "auto_create"]
+
+
+class QualityConfig(Section):
+    """Data-quality rules that read the store, run on ingest after the schema check.
+
+    `unknown_sku` / `unknown_location`: what a change that names a SKU (inventory key, order,
+    shipment or return lines) or a location (inventory key, return location, order warehouse,
+    shipment ship_from) the hub has no record of gets: `accept` it as it is (the default),
+    `quarantine` it, or `auto_create` a minimal record (a `draft` product; a location). `units`:
+    `convert` quantities given in another unit than the SKU's base unit (`uom: case`) to base
+    units with the product's `units`, or `accept` them as sent (the default).
+    """
+
+    unknown_sku: UnknownPolicy = "accept"
+    unknown_location: UnknownPolicy = "accept"
+    units: Literal["accept", "convert"] = "accept"
+
+
 class SyncMap(Section):
     """The whole sync map. Built by `config.loader`, which also checks the cross-references."""
 
@@ -132,3 +162,4 @@ class SyncMap(Section):
     systems: dict[Name, SystemConfig] = {}
     owners: dict[str, str | OwnerRule] = {}
     routes: list[RouteConfig] = []
+    quality: QualityConfig = QualityConfig()

@@ -17,3 +17,4 @@ class Location(Canonical):
     address: Address | None = None
     timezone: str | None = None
     active: bool = True
+    attributes: dict[str, str] | None = None  # free codes, e.g. a partner's own code for the site

@@ -2,6 +2,18 @@
 
 Run in the validate step, after the schema check, for the domains in `domains`: `check` returns the
 normalised fields, or a verdict that stops the change (quarantined, with the rule and the field).
+With the sync map's defaults (`quality` all `accept`, no system with an `xref`) `domains` is
+empty and the pipeline never calls `check`.
+
+For a change of another domain than product and location, in this order:
+1. cross-references: a SKU, location or service the system names by an id of its own is replaced
+   by the canonical key its table maps it to (the line keeps the id in `received`); an id with no
+   mapping is quarantined (`unknown_xref`);
+2. known SKUs and locations: one the hub has no record of is quarantined (`unknown_sku`,
+   `unknown_location`), created as a minimal record (`auto_create`), or let through (`accept`);
+3. units: a line or an inventory change in another unit than the SKU's base unit is converted to
+   base units with the product's `units`; an unknown unit is quarantined (`units`).
+A product or location change from a system with an `xref` teaches the table the pair it carries.
 """
 
 from __future__ import annotations
@@ -9,10 +21,32 @@ from __future__ import annotations
 from typing import Any
 
 from ..config.model import SyncMap
+from ..domain.catalog import split_inventory_key
 from ..domain.change import Change
-from ..domain.kinds import Domain
+from ..domain.kinds import Domain, OutcomeKind
+from ..domain.quality import (
+    UNKNOWN_LOCATION,
+    UNKNOWN_SKU,
+    UNKNOWN_XREF,
+    Problem,
+    Ref,
+    convert_inventory,
+    convert_line,
+    keep,
+    lines_of,
+    location_refs,
+    service_refs,
+    sku_refs,
+    writable,
+)
+from ..domain.xref import XREF_DOMAINS, pair_problem
 from .batch import Batch
 from .verdicts import Verdict
+
+_LINES = (Domain.order, Domain.shipment, Domain.return_)
+_NAMES = {"sku": ("product", Domain.product), "location": ("location", Domain.location)}
+# What an auto-created record holds: enough to exist, marked so a person finds it.
+_MINIMAL: dict[str, dict[str, Any]] = {"sku": {"status": "draft"}, "location": {"active": True}}
 
 
 class Quality:
@@ -20,7 +54,142 @@ class Quality:
 
     def __init__(self, syncmap: SyncMap) -> None:
         self.syncmap = syncmap
-        self.domains: frozenset[Domain] = frozenset()
+        rules = syncmap.quality
+        self.unknown = {"sku": rules.unknown_sku, "location": rules.unknown_location}
+        self.convert = rules.units == "convert"
+        self.xref: dict[str, dict[str, str]] = {
+            name: {str(kind): ext for kind, ext in system.xref.items()}
+            for name, system in syncmap.systems.items()
+            if system.xref
+        }
+        domains: set[Domain] = set()
+        if self.convert or any(policy != "accept" for policy in self.unknown.values()):
+            domains.update((Domain.inventory, *_LINES))
+        for kinds in self.xref.values():
+            for kind in kinds:
+                domains.update(XREF_DOMAINS[kind])
+        self.domains: frozenset[Domain] = frozenset(domains)
 
     def check(self, batch: Batch, change: Change, system: str, fields: dict[str, Any]) -> Verdict:
-        return Verdict(fields)
+        domain = change.domain
+        xref = self.xref.get(system)
+        if domain in (Domain.product, Domain.location):
+            if xref:
+                self._learn(batch, change, system, fields, xref)
+            return Verdict(fields)
+        work = writable(domain, fields)
+        creates: dict[tuple[str, str], str] = {}
+        problem = self._translate(batch, change, system, work, xref) if xref else None
+        if problem is None:
+            problem = self._known(batch, change, work, creates)
+        if problem is None and self.convert:
+            problem = self._units(batch, change, work)
+        if problem is not None:
+            detail = {**problem.detail(), "fields": fields}
+            return Verdict(None, OutcomeKind.quarantined, problem.reason, problem.rule, detail, fields)
+        for (kind, key), path in creates.items():
+            name, target = _NAMES[kind]
+            batch.derive(
+                target,
+                key,
+                dict(_MINIMAL[kind]),
+                why=f"auto-created: {path} of {system}'s {domain.value} {change.key} names an unknown {name}",
+                cause=(system, change.id),
+            )
+        return Verdict(work)
+
+    # -- the rules ------------------------------------------------------------------------------
+    def _learn(
+        self, batch: Batch, change: Change, system: str, fields: dict[str, Any], xref: dict[str, str]
+    ) -> None:
+        """A product (location) change carrying the system's own id in `attributes` records the pair."""
+        kind = "sku" if change.domain is Domain.product else "location"
+        name = xref.get(kind)
+        attributes = fields.get("attributes")
+        if name is None or not isinstance(attributes, dict):
+            return
+        external = attributes.get(name)
+        if isinstance(external, str) and pair_problem(kind, external, change.key) is None:
+            batch.tx.learn_xref(system, kind, external, change.key, f"{system}/{change.id}", batch.received)
+
+    def _translate(
+        self, batch: Batch, change: Change, system: str, fields: dict[str, Any], xref: dict[str, str]
+    ) -> Problem | None:
+        """Replace the system's own ids by canonical keys (see the module docstring)."""
+        for kind, name in xref.items():
+            refs = _refs(kind, change, fields)
+            if not refs:
+                continue
+            found = batch.tx.xrefs(system, kind, [ref.value for ref in refs])
+            for ref in refs:
+                canonical = found.get(ref.value)
+                if canonical is None:
+                    return Problem(
+                        UNKNOWN_XREF,
+                        ref.path,
+                        ref.value,
+                        f"{ref.path}: {ref.value} is not a known {system} {name} "
+                        f"(its cross-reference table for {kind} has no such id)",
+                        {"system": system, "kind": kind, "name": name},
+                    )
+                if ref.set is not None:
+                    ref.set(canonical)
+                if ref.line is not None:
+                    keep(ref.line, {kind: ref.value})
+        return None
+
+    def _known(
+        self, batch: Batch, change: Change, fields: dict[str, Any], creates: dict[tuple[str, str], str]
+    ) -> Problem | None:
+        """SKUs and locations the hub has no record of, per the sync map's policy."""
+        for kind, policy in self.unknown.items():
+            if policy == "accept":
+                continue
+            name, target = _NAMES[kind]
+            refs = sku_refs if kind == "sku" else location_refs
+            for ref in refs(change.domain, change.key, fields):
+                if (kind, ref.value) in creates or batch.record(target.value, ref.value) is not None:
+                    continue
+                if policy == "quarantine":
+                    rule = UNKNOWN_SKU if kind == "sku" else UNKNOWN_LOCATION
+                    return Problem(
+                        rule, ref.path, ref.value, f"{ref.path}: {ref.value} is not a known {name}"
+                    )
+                if pair_problem(kind, "-", ref.value) is not None:  # not a key a record could have
+                    rule = UNKNOWN_SKU if kind == "sku" else UNKNOWN_LOCATION
+                    return Problem(
+                        rule, ref.path, ref.value, f"{ref.path}: {ref.value!r} is not a valid {name} key"
+                    )
+                creates[(kind, ref.value)] = ref.path
+        return None
+
+    def _units(self, batch: Batch, change: Change, fields: dict[str, Any]) -> Problem | None:
+        """Quantities in another unit than the SKU's base unit, converted with the product's units."""
+        if change.domain is Domain.inventory:
+            if fields.get("uom") is None:
+                return None
+            sku = split_inventory_key(change.key)[0]
+            return convert_inventory(fields, sku, _product(batch, sku))
+        for path, line in lines_of(change.domain, fields):
+            if line.get("uom") is None:
+                continue
+            problem = convert_line(change.domain, path, line, line["sku"], _product(batch, line["sku"]))
+            if problem is not None:
+                return problem
+        return None
+
+
+def _product(batch: Batch, sku: str) -> dict[str, Any] | None:
+    record = batch.record(Domain.product.value, sku)
+    return None if record is None else record.fields
+
+
+def _refs(kind: str, change: Change, fields: dict[str, Any]) -> list[Ref]:
+    """The places a cross-reference of `kind` rewrites: field values, never the change's key."""
+    if kind == "sku":
+        found = sku_refs(change.domain, change.key, fields)
+    elif kind == "location":
+        found = location_refs(change.domain, change.key, fields)
+    else:
+        found = service_refs(change.domain, fields)
+    return [ref for ref in found if ref.set is not None]
