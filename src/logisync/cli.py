@@ -214,6 +214,59 @@ def status(config: Path = ConfigOption, store: str | None = StoreOption, as_json
         console.print(table)
 
 
+xref_app = typer.Typer(
+    help="Cross-reference tables: a system's own ids (listing ids, item numbers, service codes) for canonical keys.",
+    no_args_is_help=True,
+)
+app.add_typer(xref_app, name="xref")
+
+
+@xref_app.command("load")
+def xref_load(
+    system: str = typer.Argument(..., help="the system whose ids the file maps (must be in the sync map)"),
+    kind: str = typer.Argument(..., help="what the ids stand for: sku, location or service"),
+    file: Path = typer.Argument(..., help="a CSV with a header: the id column and the canonical column"),
+    config: Path = ConfigOption,
+    store: str | None = StoreOption,
+) -> None:
+    """Load a CSV of (external id, canonical key) pairs into a system's cross-reference table.
+
+    The header names the columns: the system's own name for its ids (its `xref` in the sync map,
+    e.g. listing_id) or external_id, and the kind (sku) or canonical; other columns are ignored.
+    Every bad row is reported with its line and the good rows still load. Exit 1 if any row was bad.
+    """
+    from .console.connect import opened, syncmap_or_exit
+    from .console.output import err, fail, out
+    from .console.xref import XrefLoad
+    from .domain.xref import KINDS, XrefFileError
+    from .store.xrefs import XrefTable
+
+    syncmap = syncmap_or_exit(config)
+    if system not in syncmap.systems:
+        known = ", ".join(syncmap.systems) or "none defined"
+        raise fail(f"unknown system {system!r} (known in {config}: {known})")
+    if kind not in KINDS:
+        raise fail(f"unknown kind {kind!r} (known: {', '.join(KINDS)})")
+    if not file.is_file():
+        raise fail(f"{file}: no such file")
+    declared = {str(k): name for k, name in (syncmap.systems[system].xref or {}).items()}.get(kind)
+    if declared is None:
+        err().print(
+            f"note: {system} has no `xref: {{{kind}: ...}}` in {config}: the pairs are kept, "
+            f"but its changes are not translated until it does",
+            style="yellow",
+        )
+    with opened(store or syncmap.store) as hub:
+        run = XrefLoad(XrefTable(hub), system, kind, [declared] if declared else [], file, console=err())  # type: ignore[arg-type]
+        try:
+            report = run.run()
+        except XrefFileError as exc:
+            raise fail(f"{file}: {exc}") from None
+    out().print(report.summary())
+    if report.bad:
+        raise typer.Exit(code=1)
+
+
 def _syncmap_if_any(config: Path) -> SyncMap | None:
     """The sync map when the file is there and sound (status then shows routes against SLAs)."""
     try:
