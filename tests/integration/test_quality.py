@@ -276,3 +276,36 @@ def test_a_change_refused_by_ownership_is_not_checked_for_quality(store, policy)
     [out] = pipeline.ingest("erp", [change("i1", "inventory", "SKU-9@DC1", on_hand=1)])
     assert out.outcome == "rejected"
     assert store.get_record("product", "SKU-9") is None
+
+
+def test_shipment_and_return_lines_convert_too(store):
+    pipeline = make(store, "{units: convert}")
+    seed(pipeline, "SKU-1", units={"case": 12})
+    packages = [{"package_id": "P1", "lines": [{"sku": "SKU-1", "quantity": 2, "uom": "case"}]}]
+    outs = pipeline.ingest(
+        "wms",
+        [
+            change("s1", "shipment", "SH-1", packages=packages),
+            change("r1", "return", "RMA-1", lines=[{"sku": "SKU-1", "quantity": 1, "uom": "case"}]),
+        ],
+    )
+    assert [o.outcome for o in outs] == ["applied", "applied"], outs
+    [shipped] = store.get_record("shipment", "SH-1").fields["packages"][0]["lines"]
+    assert (shipped["quantity"], shipped["uom"], shipped["received"]) == (
+        24,
+        "each",
+        {"quantity": 2, "uom": "case"},
+    )
+    [returned] = store.get_record("return", "RMA-1").fields["lines"]
+    assert (returned["quantity"], returned["received"]) == (12, {"quantity": 1, "uom": "case"})
+
+
+def test_a_line_the_hub_translated_validates_again_as_it_is_stored(store):
+    """What the hub stores (with `received`) is a valid line: a system may send it back as it is."""
+    from logisync.domain.catalog import CATALOG
+
+    pipeline = make(store, "{units: convert}")
+    seed(pipeline, "SKU-1", units={"case": 12})
+    pipeline.ingest("shop", [change("o1", "order", "SO-1", lines=[line(1, "SKU-1", 2, uom="case")])])
+    stored = store.get_record("order", "SO-1").fields["lines"]
+    assert CATALOG[Domain.order].validate_fields({"lines": stored})[1] is None
