@@ -42,7 +42,20 @@ class OrderLine(Canonical):
     shipped: Quantity = 0
     cancelled: Quantity = 0
     returned: Quantity = 0
-    received: dict[str, str | int] | None = None  # as the system sent what the hub translated
+
+
+class ShipmentCover(Canonical):
+    """What one shipment of an order carries, as the hub recorded it from the shipment's packages.
+
+    `lines`: units by order line number (package lines that name their `order_line_no`); `skus`:
+    units known only by SKU, spread over the order's lines when the order is read. `status` and
+    `delivered_at` are the shipment's own.
+    """
+
+    lines: dict[str, Quantity] = {}
+    skus: dict[str, Quantity] = {}
+    status: str | None = None
+    delivered_at: datetime | None = None
 
 
 class Order(Canonical):
@@ -64,7 +77,15 @@ class Order(Canonical):
         ),
         "fulfillment": ("status", "warehouse", "shipments", "shipped_at", "delivered_at"),
     }
-    HUB_FIELDS: ClassVar[tuple[str, ...]] = ("reservations", "backorders")
+    HUB_FIELDS: ClassVar[tuple[str, ...]] = (
+        "reservations",
+        "backorders",
+        "shipped_in",
+        "shipped_by_line",
+        "backordered_by_line",
+        "returned_in",
+        "returned_by_line",
+    )
 
     channel: str | None = None
     status: OrderStatus | None = None
@@ -81,3 +102,10 @@ class Order(Canonical):
     # written by the hub's oversell guard: units held per SKU and location, and units short per SKU
     reservations: dict[str, dict[str, Quantity]] | None = None
     backorders: dict[str, Quantity] | None = None
+    # written by the hub from the order's shipments and returns (pipeline/fulfilment.py): what each
+    # shipment carries; units shipped, still owed after goods left, and returned, by line number
+    shipped_in: dict[str, ShipmentCover] | None = None
+    shipped_by_line: dict[str, Quantity] | None = None
+    backordered_by_line: dict[str, Quantity] | None = None
+    returned_in: dict[str, dict[str, Quantity]] | None = None  # RMA -> SKU -> units received back
+    returned_by_line: dict[str, Quantity] | None = None

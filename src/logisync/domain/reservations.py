@@ -2,9 +2,11 @@
 
 An order holds stock while the channel has sold it and the warehouse has not yet taken it over:
 while its status is `created`, `accepted` or `on_hold` (or not given yet), each line holds
-`quantity - allocated - shipped - cancelled` units. Once the WMS allocates (the order moves to
-`allocated` or further, or a line's `allocated` grows) the hold is *converted*: the hub releases
-it and the WMS's `allocated` counts those units from then on. A cancelled order releases all.
+`quantity - allocated - shipped - cancelled` units, where `shipped` is the larger of the line's own
+and what the hub counted from the order's shipments (`shipped_by_line`). Once the WMS allocates
+(the order moves to `allocated` or further, or a line's `allocated` grows) the hold is
+*converted*: the hub releases it and the WMS's `allocated` counts those units from then on. A
+cancelled order releases all.
 
 Pure functions over plain dicts; the pipeline (`pipeline/reservations.py`) loads and saves.
 """
@@ -24,11 +26,13 @@ def demand(order: Mapping[str, Any]) -> dict[str, int]:
     if order.get("status") not in HOLDING_STATUSES:
         return {}
     wanted: dict[str, int] = {}
+    counted = order.get("shipped_by_line") or {}
     for line in order.get("lines") or ():
+        shipped = max(int(line.get("shipped") or 0), int(counted.get(str(line.get("line_no")), 0)))
         open_units = (
             int(line.get("quantity") or 0)
             - int(line.get("allocated") or 0)
-            - int(line.get("shipped") or 0)
+            - shipped
             - int(line.get("cancelled") or 0)
         )
         if open_units > 0:

@@ -13,14 +13,17 @@ class ReturnLine(Canonical):
     quantity: Quantity
     condition: Literal["new", "opened", "damaged", "unknown"] = "unknown"
     disposition: Literal["restock", "dispose", "pending"] = "pending"
-    uom: str | None = None
-    received: dict[str, str | int] | None = None  # as the system sent what the hub translated
 
 
 class Return(Canonical):
-    """Key: the RMA number, e.g. `RMA-77`."""
+    """Key: the RMA number, e.g. `RMA-77`.
+
+    `restocked_units` (units per SKU the hub has put back into stock for this RMA) is the hub's
+    alone: it makes the restock happen once (pipeline/returns.py).
+    """
 
     FIELD_GROUPS: ClassVar[dict[str, tuple[str, ...]]] = {}
+    HUB_FIELDS: ClassVar[tuple[str, ...]] = ("restocked_units",)
 
     order_number: str | None = None
     status: Literal["authorised", "in_transit", "received", "restocked", "disposed"] | None = None
@@ -29,3 +32,4 @@ class Return(Canonical):
     lines: list[ReturnLine] | None = None
     authorised_at: datetime | None = None
     received_at: datetime | None = None
+    restocked_units: dict[str, Quantity] | None = None

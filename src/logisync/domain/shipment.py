@@ -14,8 +14,6 @@ class PackageLine(Canonical):
     sku: Code
     quantity: Quantity
     order_line_no: int | None = None
-    uom: str | None = None
-    received: dict[str, str | int] | None = None  # as the system sent what the hub translated
 
 
 class Package(Canonical):
@@ -25,14 +23,26 @@ class Package(Canonical):
     lines: list[PackageLine] = []
 
 
+class ParcelStatus(Canonical):
+    """One tracking number's status as the hub worked it out from its carrier events."""
+
+    status: str | None = None
+    at: datetime | None = None  # the time of the event that set it
+
+
 class Shipment(Canonical):
-    """Key: the shipment number, e.g. `SH-1001-1`."""
+    """Key: the shipment number, e.g. `SH-1001-1`.
+
+    `tracking_status` (each tracking number's status from its events) is written by the hub
+    alone; `status` and `delivered_at` follow from it (pipeline/tracking_rules.py).
+    """
 
     FIELD_GROUPS: ClassVar[dict[str, tuple[str, ...]]] = {
         "contents": ("order_number", "ship_from", "ship_to", "packages", "shipped_at"),
         "carriage": ("carrier", "service", "tracking_numbers"),
         "status": ("status", "delivered_at"),
     }
+    HUB_FIELDS: ClassVar[tuple[str, ...]] = ("tracking_status",)
 
     order_number: str | None = None
     carrier: str | None = None
@@ -44,3 +54,4 @@ class Shipment(Canonical):
     tracking_numbers: list[str] | None = None
     shipped_at: datetime | None = None
     delivered_at: datetime | None = None
+    tracking_status: dict[str, ParcelStatus] | None = None

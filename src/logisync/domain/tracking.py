@@ -22,10 +22,23 @@ class TrackingStatus(StrEnum):
     cancelled = "cancelled"
 
 
+class EventDigest(Canonical):
+    """One distinct carrier event as the hub remembers it: its identity, status and time."""
+
+    id: str  # the carrier's event id, else a digest of the event's content
+    status: TrackingStatus
+    at: datetime
+
+
 class TrackingEvent(Canonical):
-    """Key: the tracking number. Every event is kept; the record holds the latest by event time."""
+    """Key: the tracking number. Every event is kept; the record holds the latest by event time.
+
+    Once the hub follows the number for a shipment it writes, alone, `tracked_for` (that shipment)
+    and `events` (the number's distinct events, bounded; see pipeline/parcels.py).
+    """
 
     FIELD_GROUPS: ClassVar[dict[str, tuple[str, ...]]] = {}
+    HUB_FIELDS: ClassVar[tuple[str, ...]] = ("tracked_for", "events")
 
     carrier: str | None = None
     status: TrackingStatus | None = None
@@ -36,3 +49,5 @@ class TrackingEvent(Canonical):
     shipment_number: str | None = None
     event_id: str | None = None
     occurred_at: datetime | None = None
+    tracked_for: str | None = None
+    events: list[EventDigest] | None = None
