@@ -15,6 +15,7 @@ from typing import Any
 from ..config.loader import HUB_SYSTEM
 from ..domain.kinds import Domain, OutcomeKind
 from ..domain.record import RecordState, merge
+from ..domain.stock import apply_deltas
 from ..store.base import LogEntry, NewDelivery, NewException, WriteTx
 from .routing import Router
 
@@ -99,19 +100,69 @@ class Batch:
         self.exceptions.append(exception)
 
     def derive(
-        self, domain: Domain, key: str, fields: dict[str, Any], *, why: str, cause: tuple[str, str]
+        self,
+        domain: Domain,
+        key: str,
+        fields: dict[str, Any],
+        *,
+        why: str,
+        cause: tuple[str, str],
+        deliver: bool = True,
     ) -> RecordState:
         """Apply values the hub worked out, as a change of its own caused by `cause` (system, id).
 
         Stamped with a fresh arrival time, so it is newer than everything the record holds from the
         hub; the fields it writes are the hub's alone (reservations) or follow from the cause.
+        `deliver=False` keeps it off the routes: the hub's bookkeeping on an event domain's record
+        (a tracking number's digest of events) is not a carrier event to send anyone.
         """
         rec = self.record(domain.value, key) or self.create(domain.value, key)
+        change_id, seq, stamp = self._derived(domain, key, cause)
+        result = merge(rec, HUB, change_id, stamp, fields, self.received, seq)
+        self._log_derived(seq, change_id, domain, key, stamp, why, fields, result.applied, cause, rec)
+        if result.applied and deliver:
+            self.enqueue(domain, key, seq, HUB)
+        return rec
+
+    def adjust(
+        self, key: str, deltas: dict[str, int], *, reason: str, why: str, cause: tuple[str, str]
+    ) -> RecordState:
+        """Move stock as the hub (a restock): an adjustment of the inventory position `key`,
+        applied by `stock.apply_deltas` exactly as one a system sends, logged and routed like one.
+
+        Raises `stock.NegativeStock` (changing nothing) when a delta would take a quantity below zero.
+        """
+        domain = Domain.inventory
+        rec = self.record(domain.value, key) or self.create(domain.value, key)
+        change_id, seq, stamp = self._derived(domain, key, cause)
+        result = apply_deltas(rec, HUB, change_id, stamp, deltas, self.received, seq, False)
+        payload = {"adjust": {"on_hand": None, "inbound": None, **deltas, "reason": reason}}
+        applied = [*result.applied, "adjust"] if result.applied else []
+        self._log_derived(seq, change_id, domain, key, stamp, why, payload, applied, cause, rec)
+        if applied:
+            self.enqueue(domain, key, seq, HUB)
+        return rec
+
+    def _derived(self, domain: Domain, key: str, cause: tuple[str, str]) -> tuple[str, int, int]:
+        """A derived change's id (unique in the batch), log position and stamp."""
         base = f"{cause[0]}/{cause[1]}>{domain.value}/{key}"
         self._derived_ids[base] += 1
         change_id = base if self._derived_ids[base] == 1 else f"{base}#{self._derived_ids[base]}"
-        seq, stamp = self.next_seq(), self.arrival()
-        result = merge(rec, HUB, change_id, stamp, fields, self.received, seq)
+        return change_id, self.next_seq(), self.arrival()
+
+    def _log_derived(
+        self,
+        seq: int,
+        change_id: str,
+        domain: Domain,
+        key: str,
+        stamp: int,
+        why: str,
+        payload: dict[str, Any],
+        applied: list[str],
+        cause: tuple[str, str],
+        rec: RecordState,
+    ) -> None:
         self.append(
             LogEntry(
                 seq,
@@ -123,16 +174,13 @@ class Batch:
                 self.received,
                 OutcomeKind.applied.value,
                 why,
-                fields,
-                result.applied,
+                payload,
+                applied,
                 f"{cause[0]}/{cause[1]}",
             ),
             rec,
         )
         self.counts[(HUB, domain.value, OutcomeKind.applied.value)] += 1
-        if result.applied:
-            self.enqueue(domain, key, seq, HUB)
-        return rec
 
     def flush(self) -> None:
         """Write everything this transaction did, in one go."""
