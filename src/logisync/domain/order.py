@@ -42,6 +42,7 @@ class OrderLine(Canonical):
     shipped: Quantity = 0
     cancelled: Quantity = 0
     returned: Quantity = 0
+    received: dict[str, str | int] | None = None  # as the system sent what the hub translated
 
 
 class ShipmentCover(Canonical):

@@ -13,6 +13,8 @@ class ReturnLine(Canonical):
     quantity: Quantity
     condition: Literal["new", "opened", "damaged", "unknown"] = "unknown"
     disposition: Literal["restock", "dispose", "pending"] = "pending"
+    uom: str | None = None
+    received: dict[str, str | int] | None = None  # as the system sent what the hub translated
 
 
 class Return(Canonical):

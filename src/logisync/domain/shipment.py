@@ -14,6 +14,8 @@ class PackageLine(Canonical):
     sku: Code
     quantity: Quantity
     order_line_no: int | None = None
+    uom: str | None = None
+    received: dict[str, str | int] | None = None  # as the system sent what the hub translated
 
 
 class Package(Canonical):
