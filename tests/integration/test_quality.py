@@ -309,3 +309,31 @@ def test_a_line_the_hub_translated_validates_again_as_it_is_stored(store):
     pipeline.ingest("shop", [change("o1", "order", "SO-1", lines=[line(1, "SKU-1", 2, uom="case")])])
     stored = store.get_record("order", "SO-1").fields["lines"]
     assert CATALOG[Domain.order].validate_fields({"lines": stored})[1] is None
+
+
+def test_a_sku_made_in_a_batch_that_rolled_back_is_not_remembered_as_known(store, monkeypatch):
+    from logisync.pipeline.batch import Batch
+
+    syncmap = parse_syncmap(
+        "systems:\n  erp: {kind: erp, writes: ['*']}\nquality: {unknown_sku: quarantine, unknown_location: accept}\n",
+        env={},
+    )
+    pipeline = Pipeline(store, syncmap)
+    real_flush = Batch.flush
+
+    def failing(self: Batch) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(Batch, "flush", failing)
+    with pytest.raises(RuntimeError):
+        pipeline.ingest(
+            "erp",
+            [change("p1", "product", "SKU-1", name="Mug"), change("i1", "inventory", "SKU-1@DC1", on_hand=1)],
+        )
+    monkeypatch.setattr(Batch, "flush", real_flush)
+    [out] = pipeline.ingest("erp", [change("i2", "inventory", "SKU-1@DC1", on_hand=1)])
+    assert (out.outcome, out.reason) == ("quarantined", "key: SKU-1 is not a known product")
+    pipeline.ingest("erp", [change("p1", "product", "SKU-1", name="Mug")])
+    assert [
+        o.outcome for o in pipeline.ingest("erp", [change("i3", "inventory", "SKU-1@DC1", on_hand=1)])
+    ] == ["applied"]

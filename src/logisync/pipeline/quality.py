@@ -47,6 +47,7 @@ _LINES = (Domain.order, Domain.shipment, Domain.return_)
 _NAMES = {"sku": ("product", Domain.product), "location": ("location", Domain.location)}
 # What an auto-created record holds: enough to exist, marked so a person finds it.
 _MINIMAL: dict[str, dict[str, Any]] = {"sku": {"status": "draft"}, "location": {"active": True}}
+_SEEN_MAX = 200_000  # known SKUs (and locations) remembered between batches
 
 
 class Quality:
@@ -69,6 +70,10 @@ class Quality:
             for kind in kinds:
                 domains.update(XREF_DOMAINS[kind])
         self.domains: frozenset[Domain] = frozenset(domains)
+        # SKUs and locations seen in the store: records are never deleted, so once known, always
+        # known, and a stock count need not read its product again. Only committed records count
+        # (one created in a batch that rolls back must not), and the set is bounded.
+        self._seen: dict[str, set[str]] = {"sku": set(), "location": set()}
 
     def check(self, batch: Batch, change: Change, system: str, fields: dict[str, Any]) -> Verdict:
         domain = change.domain
@@ -147,8 +152,16 @@ class Quality:
                 continue
             name, target = _NAMES[kind]
             refs = sku_refs if kind == "sku" else location_refs
+            seen = self._seen[kind]
             for ref in refs(change.domain, change.key, fields):
-                if (kind, ref.value) in creates or batch.record(target.value, ref.value) is not None:
+                if ref.value in seen or (kind, ref.value) in creates:
+                    continue
+                record = batch.record(target.value, ref.value)
+                if record is not None:
+                    if record.exists:
+                        if len(seen) >= _SEEN_MAX:
+                            seen.clear()
+                        seen.add(ref.value)
                     continue
                 if policy == "quarantine":
                     rule = UNKNOWN_SKU if kind == "sku" else UNKNOWN_LOCATION
