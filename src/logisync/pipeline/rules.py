@@ -2,7 +2,14 @@
 
 `before` may refuse a change (a verdict with its outcome and exception); `after` runs once the
 change is applied and may change other records through the batch (`Batch.derive`), returning a
-note for the change's outcome. Each rule's logic lives in its own module.
+note for the change's outcome. Each rule's logic lives in its own module:
+
+- `reservations.py`: the oversell guard (orders hold stock; stock falling below holds);
+- `fulfilment.py`: orders follow their shipments and returns (shipped, owed, returned, status);
+- `tracking_rules.py`: carrier events set their shipment's status (and so its order's);
+- `returns.py`: restocked returns go back into stock, once.
+
+Inventory changes pay only for the guard, and only at positions that hold stock for orders.
 """
 
 from __future__ import annotations
@@ -14,7 +21,10 @@ from ..domain.change import Change
 from ..domain.kinds import Domain
 from ..domain.record import RecordState
 from .batch import Batch
+from .fulfilment import Fulfilment
 from .reservations import OversellGuard
+from .returns import ReturnsRule
+from .tracking_rules import TrackingRules
 from .verdicts import Verdict
 
 
@@ -23,7 +33,12 @@ class Rules:
 
     def __init__(self, syncmap: SyncMap) -> None:
         self.guard = OversellGuard(syncmap)
-        self.domains = frozenset({Domain.order, Domain.inventory})
+        self.fulfilment = Fulfilment(self.guard)
+        self.tracking = TrackingRules(self.fulfilment)
+        self.returns = ReturnsRule(self.fulfilment)
+        self.domains = frozenset(
+            {Domain.order, Domain.inventory, Domain.shipment, Domain.tracking, Domain.return_}
+        )
 
     def before(
         self, batch: Batch, change: Change, system: str, record: RecordState | None, fields: dict[str, Any]
@@ -37,7 +52,19 @@ class Rules:
     ) -> str | None:
         cause = (system, change.id)
         if change.domain is Domain.order:
-            return self.guard.replan(batch, record, system, cause)
+            followed = self.fulfilment.order(batch, record, applied, cause)
+            return _join(followed, self.guard.replan(batch, record, system, cause))
         if change.domain is Domain.inventory and record.fields.get("reserved_by"):
             return self.guard.shortfall(batch, record, cause)
+        if change.domain is Domain.tracking:
+            return self.tracking.event(batch, change, record, system, cause)
+        if change.domain is Domain.shipment:
+            tracked = self.tracking.shipment(batch, record, system, cause)
+            return _join(tracked, self.fulfilment.shipment(batch, record, system, cause))
+        if change.domain is Domain.return_:
+            return self.returns.applied(batch, record, applied, system, cause)
         return None
+
+
+def _join(*notes: str | None) -> str | None:
+    return "; ".join(n for n in notes if n) or None
