@@ -121,3 +121,13 @@ def test_a_final_status_a_system_set_is_not_overruled_by_later_events(store, pip
     sh = store.get_record("shipment", "SH-1")
     assert (sh.fields["status"], sh.prov["status"]["s"]) == ("delivered", "wms")
     assert sh.fields["tracking_status"][TN]["status"] == "out_for_delivery"
+
+
+def test_a_system_status_behind_the_derived_one_meets_the_lifecycle(store, pipeline):
+    ship_order(pipeline, TN)
+    pipeline.ingest("carrier", [event("e1", TN, "in_transit", 10)])
+    resent = shipment("s2", "SH-1", "SO-1", package("P1", ("SKU-1", 1), tracking=TN), status="label_created")
+    [out] = pipeline.ingest("wms", [resent])
+    assert out.outcome == "rejected"
+    assert "shipment cannot move from 'in_transit' to 'label_created'" in out.reason
+    assert fields(store, "shipment", "SH-1")["status"] == "in_transit"
