@@ -18,6 +18,7 @@ from ..store.base import Store
 from . import problems
 from .auth import Keyring
 from .changes import changes_router
+from .exceptions import exceptions_router
 from .ingestor import Ingestor
 from .records import records_router
 from .responses import json_response
@@ -72,6 +73,7 @@ def create_app(
     app.include_router(changes_router(keyring, ingestor, syncmap.limits))
     app.include_router(records_router(store, keyring, pipeline.scopes))
     app.include_router(routes_router(syncmap, store, keyring, dispatcher))
+    app.include_router(exceptions_router(syncmap, store, keyring, dispatcher))
 
     @app.get("/healthz", tags=["health"], response_model=Health, summary="Liveness")
     async def healthz() -> Any:

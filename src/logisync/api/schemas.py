@@ -188,3 +188,184 @@ class RouteState(Body):
 
 class RoutesState(Body):
     routes: list[RouteState]
+
+
+# -- the exceptions inbox ----------------------------------------------------------------------------
+ExceptionState = Literal["open", "resolved", "discarded"]
+
+
+class ExceptionSummary(Body):
+    """A stuck record that needs a person (see docs/exceptions.md for the kinds)."""
+
+    id: int
+    kind: str = Field(description="validation, ownership_conflict, illegal_transition, dead_delivery, ...")
+    state: ExceptionState
+    domain: str | None
+    key: str | None
+    system: str | None = Field(
+        description="the system whose change it is about (for a dead delivery: the target)"
+    )
+    change_id: str | None = Field(description="the change it is about, as its system sent it")
+    route: str | None = Field(description="the route, for dead deliveries and SLA breaches")
+    reason: str
+    cause: str = Field(
+        description="its root cause: exceptions one fix clears share it (see /v1/exceptions/groups)"
+    )
+    assignee: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ExceptionList(Body):
+    """A page of exceptions in id order."""
+
+    exceptions: list[ExceptionSummary]
+    next_after: int | None = Field(
+        description="pass as `after` for the next page; null when this is the last"
+    )
+
+
+class ExceptionGroup(Body):
+    """Exceptions of one kind with one root cause: usually one fix, then one bulk retry or discard."""
+
+    kind: str
+    cause: str = Field(description="pass with `kind` as `cause` to list, retry or discard this group")
+    count: int
+    first_id: int
+    last_id: int
+    first_at: datetime
+    last_at: datetime
+
+
+class ExceptionGroups(Body):
+    groups: list[ExceptionGroup] = Field(description="the largest groups first")
+
+
+class TrailEntry(Body):
+    """One entry of an exception's audit trail: who did what, and when."""
+
+    id: int
+    at: datetime
+    actor: str = Field(
+        description="`api:NAME` for a caller of the API, `cli:USER` for the CLI, `logisync` for the hub"
+    )
+    action: str = Field(description="retry, edit, discard, assign or resolve")
+    detail: dict[str, Any] | None = Field(
+        description="retry and edit: the replay's `change_id`, its `outcome` and `reason`, the exception's "
+        "`state` after it, `set`/`unset` for an edit, and the ids of exceptions the replay `opened` or "
+        "`folded` into this one; a dead delivery's retry: `outbox_id`, `requeued`; discard: `reason`; "
+        "assign: `from`, `to`"
+    )
+
+
+class LoggedChange(HistoryEntry):
+    """A change as the change log keeps it (never altered by the inbox)."""
+
+    domain: str
+    key: str
+
+
+class FieldDiff(Body):
+    field: str
+    change: Any = Field(description="the value in the change")
+    record: Any = Field(description="the golden record's value now (null when it has none)")
+    same: bool
+
+
+class DeliveryRow(Body):
+    """A dead delivery's outbox row as it is now."""
+
+    outbox_id: int
+    route: str
+    state: str = Field(description="dead; pending or in_flight again after a retry; delivered; coalesced")
+    attempts: int
+    last_error: str | None
+    updated_at: datetime
+
+
+class ExceptionDetail(ExceptionSummary):
+    detail: dict[str, Any] | None = Field(description="what the hub recorded when it opened the exception")
+
+
+class ExceptionView(Body):
+    """One exception with its audit trail and, side by side, the change and the golden record now."""
+
+    exception: ExceptionDetail
+    trail: list[TrailEntry]
+    change: LoggedChange | None = Field(description="the change it is about, as logged")
+    record: RecordView | None = Field(
+        description="the golden record that change (or the delivery) addresses, now"
+    )
+    diff: list[FieldDiff] = Field(description="each field of the change beside the record's value now")
+    delivery: DeliveryRow | None = Field(description="for a dead delivery: its outbox row now")
+    related: list[ExceptionSummary] = Field(
+        description="exceptions of the same dead delivery, and those this one's replays opened or folded"
+    )
+
+
+class EditRequest(Body):
+    """Fields to change before the change is sent again (paths like `lines[0].qty`)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"set": {"lines[0].qty": 2}, "unset": ["note"]}]},
+    )
+
+    set: dict[str, Any] = Field(default_factory=dict, description="path -> the value to put there")
+    unset: list[str] = Field(default_factory=list, description="paths to remove")
+
+
+class DiscardRequest(Body):
+    reason: str = Field(min_length=1, max_length=2000, description="why: kept in the audit trail")
+
+
+class AssignRequest(Body):
+    assignee: str | None = Field(max_length=200, description="the person; null to unassign")
+
+
+class ExceptionFilterBody(Body):
+    """Which open exceptions a bulk action takes: at least one member."""
+
+    kind: str | None = None
+    route: str | None = None
+    system: str | None = None
+    domain: str | None = None
+    key: str | None = None
+    assignee: str | None = None
+    since: datetime | None = Field(None, description="created at or after this moment (with an offset)")
+    cause: str | None = Field(None, description="a root cause, as /v1/exceptions/groups names it")
+
+
+class BulkRetryRequest(Body):
+    filter: ExceptionFilterBody
+    limit: int = Field(100, ge=1, le=1000, description="act on at most this many")
+    after: int = Field(0, ge=0, description="only exceptions above this id (from `next_after`)")
+
+
+class BulkDiscardRequest(BulkRetryRequest):
+    reason: str = Field(min_length=1, max_length=2000, description="why: kept in every audit trail")
+
+
+class ActionDone(Body):
+    """What an action did: the exception afterwards and the audit entry written."""
+
+    exception: ExceptionSummary
+    action: TrailEntry
+
+
+class BulkItem(Body):
+    id: int
+    ok: bool = Field(description="false: refused, `code` and `message` say why")
+    state: ExceptionState = Field(description="the exception's state afterwards")
+    action: TrailEntry | None
+    code: str | None
+    message: str | None
+
+
+class BulkResult(Body):
+    """Every exception a bulk action took, each with its own result, in id order."""
+
+    results: list[BulkItem]
+    done: int
+    refused: int
+    next_after: int | None = Field(description="more may match: send again with this as `after`")
