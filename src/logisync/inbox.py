@@ -454,7 +454,7 @@ class Inbox:
     ) -> tuple[list[Item], int | None]:
         """A page of matching exceptions in id order, and the `after` of the next page (None: no more)."""
         page: list[Item] = []
-        for item in self._select(where, cause, after):
+        for item in self._select(where, cause, after, 500 if cause is not None else min(500, limit + 1)):
             if len(page) == limit:
                 return page, page[-1].row.id
             page.append(item)
@@ -636,8 +636,10 @@ class Inbox:
         return out
 
     # -- inside ---------------------------------------------------------------------------------
-    def _select(self, where: ExceptionFilter, cause: str | None, after: int) -> Iterator[Item]:
-        size = 500
+    def _select(
+        self, where: ExceptionFilter, cause: str | None, after: int, size: int = 500
+    ) -> Iterator[Item]:
+        """Matching exceptions from after `after`, read `size` at a time (a cause is matched here)."""
         while True:
             rows = self.table.page(where, after_id=after, limit=size)
             for found in rows:
