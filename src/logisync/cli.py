@@ -8,6 +8,7 @@ import typer
 
 from .config import load_syncmap
 from .config.model import SyncMap
+from .console.exceptions import app as exceptions_app
 from .errors import LogisyncError
 
 app = typer.Typer(
@@ -51,7 +52,7 @@ def serve(
     port: int | None = typer.Option(None, help="port to listen on (default: api.port; 0 picks a free one)"),
     store: str | None = typer.Option(None, help="store URL, overriding the sync map's `store`"),
 ) -> None:
-    """Run the hub: the HTTP API (and, as they land, dispatchers and connectors)."""
+    """Run the hub: the HTTP API and the dispatchers that deliver every route."""
     from .api.server import serve as run_server
 
     try:
@@ -213,6 +214,8 @@ def status(config: Path = ConfigOption, store: str | None = StoreOption, as_json
     for table in tables(figures):
         console.print(table)
 
+
+app.add_typer(exceptions_app, name="exceptions")
 
 xref_app = typer.Typer(
     help="Cross-reference tables: a system's own ids (listing ids, item numbers, service codes) for canonical keys.",

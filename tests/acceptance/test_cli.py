@@ -438,3 +438,13 @@ def test_values_that_look_like_markup_are_printed_as_they_are(sqlite_store, tmp_
     result = run("explain", "product", "SKU-1", "--store", sqlite_store.url)
     assert result.exit_code == 0, result.output
     assert "[/x] [bold]" in result.stdout
+
+
+def test_the_exceptions_inbox_is_a_command_of_logisync(store):
+    ingest(store.url)
+    listed = run("exceptions", "list", "--store", store.url, "--json")
+    assert listed.exit_code == 0, listed.output
+    kinds = sorted(item["kind"] for item in json.loads(listed.stdout)["exceptions"])
+    assert kinds == ["ownership_conflict", "scope", "validation"]
+    groups = run("exceptions", "groups", "--store", store.url)
+    assert groups.exit_code == 0 and "validation" in groups.stdout

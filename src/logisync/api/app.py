@@ -27,7 +27,9 @@ from .schemas import ChangeBatch, Health
 
 DESCRIPTION = """\
 The logisync hub's HTTP API. Systems send batches of changes (`POST /v1/changes`) and read golden
-records with per-field provenance, their history, and their state at a past time.
+records with per-field provenance, their history, and their state at a past time. With the admin
+key, operators read each route's state (`/v1/routes`) and work the exceptions inbox
+(`/v1/exceptions`: list, group by root cause, retry, edit and replay, discard, assign).
 
 Each system authenticates with its own API key (`Authorization: Bearer KEY` or `X-API-Key: KEY`)
 and may write only the domains its scopes allow. A 200 is sent only after the batch is committed.
