@@ -1,0 +1,1 @@
+"""Simulated systems, scenarios with faults, invariant checks, and the demo."""

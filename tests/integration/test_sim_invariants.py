@@ -1,0 +1,200 @@
+"""The scenario invariants on real stores, against hand-made views: each one passes when the
+systems agree with the hub and fails, with the evidence, when they do not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from fixtures.channels import SYNCMAP
+from logisync.domain.change import Change
+from logisync.domain.kinds import Domain
+from logisync.pipeline import Pipeline
+from logisync.sim import invariants
+from logisync.sim.scenario import KpiBounds
+from logisync.store.base import NewException
+
+
+class View:
+    """A simulated system as the checks see it: a name and what it believes, by domain."""
+
+    def __init__(self, name: str, **views: dict[str, dict[str, Any]]) -> None:
+        self.name = name
+        self.views = views
+
+    def view(self, domain: str) -> dict[str, dict[str, Any]]:
+        return self.views.get(domain, {})
+
+
+@pytest.fixture
+def pipeline(store) -> Pipeline:
+    return Pipeline(store, SYNCMAP)
+
+
+def stock(cid: str, key: str, **fields: Any) -> Change:
+    return Change(id=cid, domain=Domain.inventory, key=key, fields=fields)
+
+
+def order(cid: str, key: str, *lines: tuple[str, int], **fields: Any) -> Change:
+    body = {"lines": [{"line_no": i, "sku": s, "quantity": n} for i, (s, n) in enumerate(lines, 1)], **fields}
+    return Change(id=cid, domain=Domain.order, key=key, fields=body)
+
+
+def test_convergence_compares_each_channels_atp_with_what_it_holds(store, pipeline):
+    pipeline.ingest("wms", [stock("s1", "SKU-1@DC1", on_hand=10), stock("s2", "SKU-2@DC1", on_hand=5)])
+    pipeline.ingest("shop", [order("o1", "SO-1", ("SKU-1", 3))])
+    route = next(r for r in SYNCMAP.routes if r.to == "shop")
+    assert invariants.expected_view(route, store) == {"SKU-1": {"available": 7}, "SKU-2": {"available": 5}}
+    shop = View("shop", inventory={"SKU-1": {"available": 7}, "SKU-2": {"available": 5.0}})
+    systems = {"shop": shop}
+    assert invariants.route_converged(route, store, systems) == []
+    shop.views["inventory"] = {"SKU-1": {"available": 10}}  # missed the hold, and never heard of SKU-2
+    diffs = invariants.route_converged(route, store, systems)
+    assert diffs == [
+        {"key": "SKU-1", "problem": "differs", "fields": {"available": {"expected": 7, "actual": 10}}},
+        {"key": "SKU-2", "problem": "missing", "expected": {"available": 5}},
+    ]
+
+
+def test_convergence_fails_a_route_that_agreed_only_after_its_sla(store, pipeline):
+    pipeline.ingest("wms", [stock("s1", "SKU-1@DC1", on_hand=10)])
+    views = {
+        "shop": View("shop", inventory={"SKU-1": {"available": 10}}),
+        "market": View("market", inventory={"SKU-1": {"available": 4}}),
+    }  # (10 - 1) * 0.5
+    syncmap = SYNCMAP.model_copy(deep=True)
+    for r in syncmap.routes:
+        r.sla = 60.0
+    ok = invariants.convergence(syncmap, store, views, {"stock-to-shop": 10.0, "stock-to-market": 0.0}, 600)
+    assert ok.passed, ok.evidence
+    late = invariants.convergence(syncmap, store, views, {"stock-to-shop": 90.0, "stock-to-market": 0.0}, 600)
+    assert not late.passed
+    assert late.evidence == [
+        {"route": "stock-to-shop", "to": "shop", "converged_after_s": 90.0, "sla_s": 60.0}
+    ]
+    never = invariants.convergence(
+        syncmap, store, views, {"stock-to-shop": None, "stock-to-market": 0.0}, 600
+    )
+    assert not never.passed and never.evidence[0]["route"] == "stock-to-shop"
+
+
+def test_differences_compare_only_what_the_view_holds_but_all_of_it():
+    golden = {
+        "SO-1": {"status": "shipped", "lines": [{"sku": "A", "quantity": 2, "shipped": 2}], "channel": "shop"}
+    }
+    assert (
+        invariants.route_differences(
+            golden, {"SO-1": {"status": "shipped", "lines": [{"sku": "A", "quantity": 2}]}}
+        )
+        == []
+    )
+    assert invariants.route_differences(golden, {"SO-1": {"lines": [{"sku": "A", "quantity": 3}]}}) == [
+        {"key": "SO-1", "problem": "differs", "fields": {"lines[0].quantity": {"expected": 2, "actual": 3}}}
+    ]
+    assert invariants.route_differences(golden, {"SO-1": {"lines": []}})[0]["fields"] == {
+        "lines": {"expected": "1 items", "actual": "0 items"}
+    }
+    times = {"K": {"at": "2026-01-01T10:00:00Z"}}
+    assert invariants.route_differences(times, {"K": {"at": "2026-01-01T11:00:00+01:00"}}) == []
+
+
+def test_no_oversell_passes_when_every_sold_unit_is_shipped_or_on_the_shelf(store, pipeline):
+    pipeline.ingest("wms", [stock("s1", "SKU-1@DC1", on_hand=3)])
+    pipeline.ingest("shop", [order("o1", "SO-1", ("SKU-1", 2))])
+    wms = View("wms", inventory={"SKU-1@DC1": {"on_hand": 3}})
+    result = invariants.no_oversell(store, wms)
+    assert result.passed, result.evidence
+
+
+def test_no_oversell_fails_with_the_sku_and_the_orders_when_a_channel_sold_units_that_do_not_exist(
+    store, pipeline
+):
+    pipeline.ingest("wms", [stock("s1", "SKU-1@DC1", on_hand=3)])
+    pipeline.ingest("market", [order("m1", "MK-1", ("SKU-1", 1))])  # market sells (3 - 1) * 0.5 = 1
+    pipeline.ingest("market", [order("m2", "MK-2", ("SKU-1", 3))])  # backorder policy: accepted, 3 short
+    assert store.get_record("order", "MK-2").fields["backorders"] == {"SKU-1": 3}
+    result = invariants.no_oversell(store, View("wms", inventory={"SKU-1@DC1": {"on_hand": 3}}))
+    assert not result.passed
+    assert result.evidence == [
+        {
+            "sku": "SKU-1",
+            "sold": 4,
+            "shipped": 0,
+            "owed": 4,
+            "on_hand_at_wms": 3,
+            "oversold": 1,
+            "orders": ["MK-1", "MK-2"],
+        }
+    ]
+
+
+def test_cancelled_orders_are_not_sold(store, pipeline):
+    pipeline.ingest("wms", [stock("s1", "SKU-1@DC1", on_hand=1)])
+    pipeline.ingest("shop", [order("o1", "SO-1", ("SKU-1", 1))])
+    pipeline.ingest("wms", [Change(id="c1", domain=Domain.order, key="SO-1", fields={"status": "cancelled"})])
+    result = invariants.no_oversell(store, View("wms", inventory={"SKU-1@DC1": {"on_hand": 0}}))
+    assert result.passed, result.evidence
+
+
+def test_no_double_shipment_reads_the_wms_shipments_of_each_order(store, pipeline):
+    pipeline.ingest("wms", [stock("s1", "SKU-1@DC1", on_hand=5)])
+    pipeline.ingest("shop", [order("o1", "SO-1", ("SKU-1", 2))])
+
+    def shipment(order_no: str, n: int) -> dict[str, Any]:
+        return {"order_number": order_no, "packages": [{"lines": [{"sku": "SKU-1", "quantity": n}]}]}
+
+    once = View("wms", shipment={"SH-1": shipment("SO-1", 1), "SH-2": shipment("SO-1", 1)})
+    assert invariants.no_double_shipment(store, once).passed
+    twice = View("wms", shipment={"SH-1": shipment("SO-1", 2), "SH-2": shipment("SO-1", 2)})
+    result = invariants.no_double_shipment(store, twice)
+    assert not result.passed
+    assert result.evidence == [
+        {
+            "order": "SO-1",
+            "sku": "SKU-1",
+            "ordered": 2,
+            "shipped": 4,
+            "by": "wms",
+            "shipments": ["SH-1", "SH-2"],
+        }
+    ]
+
+
+def test_nothing_lost_checks_acknowledged_ids_and_that_dead_deliveries_are_open_exceptions(store, pipeline):
+    pipeline.ingest("wms", [stock("s1", "SKU-1@DC1", on_hand=5)])
+    assert invariants.nothing_lost(store, {}, {"wms": ["s1"]}).passed
+    lost = invariants.nothing_lost(store, {}, {"wms": ["s1", "s2"]})
+    assert not lost.passed
+    assert lost.evidence == [{"check": "acknowledged", "system": "wms", "change_id": "s2"}]
+
+    [row] = [r for r in store.list_outbox() if r.route == "stock-to-shop"]
+    with store.write() as tx:  # a dead delivery whose exception was never opened
+        tx.cur.execute(store._sql("UPDATE outbox SET state = 'dead' WHERE id = ?"), (row.id,))
+    dead = invariants.nothing_lost(store, {}, {})
+    assert not dead.passed and dead.evidence[0]["check"] == "dead"
+    with store.write() as tx:
+        tx.open_exceptions([NewException("dead_delivery", "gone", route=row.route, key=row.key)], 1)
+    assert invariants.nothing_lost(store, {}, {}).passed
+
+
+def test_kpis_hold_the_fill_rate_the_lag_and_the_exceptions_to_their_bounds(store, pipeline):
+    pipeline.ingest("wms", [stock("s1", "SKU-1@DC1", on_hand=5)])
+    pipeline.ingest("shop", [order("o1", "SO-1", ("SKU-1", 2))])
+    assert invariants.fill_rate(store) == 0.0
+    lags = {"stock-to-shop": {"delivered": 3, "p95": 40.0}}
+    bounds = KpiBounds(lag_p95=60, exceptions={"dead_delivery": 0})
+    assert invariants.kpis(bounds, store, lags, {}).passed
+    result = invariants.kpis(
+        KpiBounds(fill_rate=0.9, lag_p95=30, exceptions={"dead_delivery": 0}),
+        store,
+        lags,
+        {"dead_delivery": 2},
+    )
+    assert [e["kpi"] for e in result.evidence] == ["fill_rate", "lag_p95", "open_exceptions"]
+
+
+def test_percentile_is_the_nearest_rank():
+    values = [float(v) for v in range(1, 101)]
+    assert [invariants.percentile(values, p) for p in (50, 95, 99, 100)] == [50, 95, 99, 100]
+    assert invariants.percentile([7.0], 95) == 7.0

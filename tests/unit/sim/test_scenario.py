@@ -1,0 +1,75 @@
+"""Scenario files: durations in sim time, defaults, and errors that name the file, line and key."""
+
+from __future__ import annotations
+
+import pytest
+
+from logisync.errors import ConfigError
+from logisync.sim.scenario import fault_dict, parse_scenario
+
+MINIMAL = "name: quick\nduration: 2h\n"
+
+
+def test_a_minimal_scenario_gets_every_system_and_every_invariant():
+    s = parse_scenario(MINIMAL, "quick.yaml")
+    assert s.duration == 7200 and s.settle == 1800 and s.compression == 60
+    assert list(s.systems) == ["wms", "erp", "shop", "market", "carrier"]
+    assert s.catalog.sku_keys()[:2] == ["SKU-001", "SKU-002"]
+    inv = s.invariants
+    assert (inv.convergence, inv.no_oversell, inv.no_double_shipment, inv.nothing_lost) == (True,) * 4
+    assert s.real_seconds == pytest.approx((7200 + 1800) / 60)
+    assert s.source == "quick.yaml"
+
+
+def test_times_are_durations_in_sim_time():
+    s = parse_scenario(
+        MINIMAL + "traffic:\n  sales: [{at: 20m, sku: SKU-001, orders: {shop: 2}}]\n"
+        "  cycle_counts: [{at: 90s, sku: SKU-002, delta: -3}]\n"
+        "invariants: {kpis: {lag_p95: 2m, fill_rate: 0.9}}\n"
+    )
+    assert s.traffic.sales[0].at == 1200
+    assert s.traffic.cycle_counts[0].at == 90
+    assert s.invariants.kpis.lag_p95 == 120
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (MINIMAL + "traffic:\n  canceled: 0.1\n", "bad.yaml:4: traffic.canceled: unknown key"),
+        (
+            MINIMAL + "traffic:\n  cancel: 2\n",
+            "bad.yaml:4: traffic.cancel: Input should be less than or equal to 1",
+        ),
+        (
+            "name: x\nduration: soon\n",
+            "bad.yaml:2: duration: 'soon' is not a duration (write e.g. 30s, 5m, 2h, 3d)",
+        ),
+        ("name: x\n", "bad.yaml:1: duration: Field required"),
+        (MINIMAL + "catalog: {on_hand: [9, 3]}\n", "catalog.on_hand: [9.0, 3.0] is not a range"),
+        (MINIMAL + "traffic: {orders_per_hour: {ebay: 3}}\n", "traffic.orders_per_hour.ebay"),
+        (
+            MINIMAL + "traffic: {sales: [{at: 1m, sku: SKU-999, orders: {shop: 1}}]}\n",
+            "bad.yaml:3: traffic.sales[0].sku: 'SKU-999' is not in the catalog",
+        ),
+        (MINIMAL + "systems: {shop: {}}\n", "a scenario needs the wms"),
+        (MINIMAL + "faults: {ftp: {error_rate: 0.1}}\n", "faults.ftp: not one of the systems"),
+        ("name: x\nname: y\nduration: 1h\n", "bad.yaml:2: (top): duplicate key 'name' (first at line 1)"),
+        ("- a list\n", "bad.yaml:1: a scenario is a mapping"),
+        ("name: [unclosed\n", "bad.yaml:2: not valid YAML"),
+    ],
+)
+def test_a_bad_scenario_is_refused_with_where_and_what(text, message):
+    with pytest.raises(ConfigError) as caught:
+        parse_scenario(text, "bad.yaml")
+    assert message in str(caught.value)
+
+
+def test_outages_are_written_as_at_and_for_and_handed_on_in_sim_seconds():
+    assert fault_dict({"outages": [{"at": "20m", "for": "5m"}], "error_rate": 0.1}, "faults.shop") == {
+        "outages": [{"start": 1200.0, "end": 1500.0}],
+        "error_rate": 0.1,
+    }
+    with pytest.raises(ValueError, match=r"faults.shop.outages\[0\]: write an outage as"):
+        fault_dict({"outages": [{"from": "20m"}]}, "faults.shop")
+    with pytest.raises(ValueError, match=r"faults.shop.outages\[0\]: 'later' is not a duration"):
+        fault_dict({"outages": [{"at": "later", "for": "5m"}]}, "faults.shop")
