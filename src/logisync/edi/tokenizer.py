@@ -1,0 +1,232 @@
+"""The X12 tokenizer: delimiters from the ISA segment, segments streamed with their positions.
+
+The ISA segment is 106 characters of fixed width, so it names the file's delimiters itself:
+the element separator is its 4th character, ISA11 the repetition separator (5010; in 4010 it
+is the standards identifier `U`), ISA16 the component separator, and the character after ISA16
+the segment terminator. CR and LF around terminators are layout, not data, and are skipped.
+
+`tokenize` reads a file object, bytes or an iterable of byte chunks a chunk at a time, so memory
+stays constant whatever the file's size; each `Segment` carries its position (index in the
+file, byte offset, line) for error messages and 997 acknowledgments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from .errors import X12Error
+
+CHUNK = 1 << 20
+ISA_LENGTH = 106  # "ISA" + 16 elements of fixed width + their separators + the terminator
+_LAYOUT = b"\r\n"
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True, slots=True)
+class Delimiters:
+    """The four X12 delimiters, and what the writer puts after each terminator (`\\n` or nothing)."""
+
+    element: str = "*"
+    component: str = ":"
+    repetition: str | None = "^"  # None in 4010 (ISA11 is the standards identifier there)
+    segment: str = "~"
+    suffix: str = ""
+
+    def check(self) -> str | None:
+        """Why these delimiters cannot be used together (None when they can)."""
+        chars = [self.element, self.component, self.segment]
+        if self.repetition is not None:
+            chars.append(self.repetition)
+        for c in chars:
+            if len(c) != 1:
+                return f"a delimiter must be one character, not {c!r}"
+            if c.isalnum() or c == " ":
+                return f"the delimiter {c!r} is a letter, digit or space, which appear in data"
+        if len(set(chars)) != len(chars):
+            return f"the delimiters {chars!r} are not all different"
+        return None
+
+
+class Segment:
+    """One segment: its elements (`elements[0]` is the segment id) and where it was read."""
+
+    __slots__ = ("elements", "index", "line", "offset", "unreadable")
+
+    def __init__(self, elements: list[str], index: int = 0, offset: int = 0, line: int = 0) -> None:
+        self.elements = elements
+        self.index = index  # 1-based position in the file (the first ISA is 1)
+        self.offset = offset  # byte offset of its first character in the file
+        self.line = line  # 1-based line of its first character
+        self.unreadable: list[int] = []  # positions of elements whose bytes were not UTF-8
+
+    @property
+    def tag(self) -> str:
+        return self.elements[0]
+
+    def __getitem__(self, position: int) -> str:
+        """Element `position` (1-based, as X12 numbers them), or "" when the segment stops earlier."""
+        elements = self.elements
+        return elements[position] if position < len(elements) else ""
+
+    def __len__(self) -> int:
+        """How many data elements the segment has (not counting its id)."""
+        return len(self.elements) - 1
+
+    def components(self, position: int, delimiters: Delimiters) -> list[str]:
+        return self[position].split(delimiters.component)
+
+    def repeats(self, position: int, delimiters: Delimiters) -> list[str]:
+        value = self[position]
+        return value.split(delimiters.repetition) if delimiters.repetition else [value]
+
+    def where(self) -> str:
+        return f"segment {self.index} ({self.tag or 'empty'}) at line {self.line}, byte {self.offset}"
+
+    def __repr__(self) -> str:
+        return f"Segment({self.elements!r}, index={self.index}, line={self.line})"
+
+
+def delimiters_of(head: bytes) -> Delimiters:
+    """The delimiters an ISA segment declares; `head` starts with the ISA (at least its 106 bytes).
+
+    The element separator is the 4th byte. ISA16 is found by counting 16 separators rather than
+    by its fixed position, so an ISA with wrong widths still yields its delimiters (the envelope
+    check reports the widths).
+    """
+    if not head.startswith(b"ISA"):
+        raise X12Error("the data does not start with an ISA segment", code="no_isa")
+    if len(head) < 4:
+        raise X12Error("the ISA segment is truncated before its element separator", code="truncated_isa")
+    element = head[3:4]
+    at = 3
+    for _ in range(15):
+        at = head.find(element, at + 1)
+        if at < 0 or at > 200:
+            raise X12Error(
+                "the ISA segment does not have 16 elements: the delimiters cannot be read", code="bad_isa"
+            )
+    component, terminator = head[at + 1 : at + 2], head[at + 2 : at + 3]
+    if not terminator:
+        raise X12Error("the ISA segment is truncated before its segment terminator", code="truncated_isa")
+    elements = head[: at + 2].split(element)
+    isa11 = elements[11] if len(elements) > 11 else b""
+    version = elements[12] if len(elements) > 12 else b""
+    repetition: bytes | None = isa11 if version >= b"00501" and len(isa11) == 1 else None
+    try:
+        found = Delimiters(
+            element=element.decode("ascii"),
+            component=component.decode("ascii"),
+            repetition=repetition.decode("ascii") if repetition is not None else None,
+            segment=terminator.decode("ascii"),
+        )
+    except UnicodeDecodeError:
+        raise X12Error(
+            "the ISA segment's delimiters are not ASCII characters", code="bad_delimiters"
+        ) from None
+    problem = found.check()
+    if problem:
+        raise X12Error(f"the ISA segment's delimiters cannot be used: {problem}", code="bad_delimiters")
+    return found
+
+
+def _chunks(source: bytes | BinaryIO | Iterable[bytes], size: int) -> Iterator[bytes]:
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+        for i in range(0, len(data), size):
+            yield data[i : i + size]
+        return
+    read = getattr(source, "read", None)
+    if read is not None:
+        while True:
+            chunk = read(size)
+            if not chunk:
+                return
+            yield chunk
+    else:
+        yield from source
+
+
+class Tokenizer:
+    """Segments from X12 bytes, one chunk at a time; `delimiters` is set once the ISA is read."""
+
+    def __init__(self, source: bytes | BinaryIO | Iterable[bytes], chunk_size: int = CHUNK) -> None:
+        self._chunks = _chunks(source, chunk_size)
+        self.delimiters: Delimiters | None = None
+
+    def __iter__(self) -> Iterator[Segment]:
+        buf = b""
+        offset = 0  # of buf[0] in the file
+        for chunk in self._chunks:
+            buf += chunk
+            if len(buf) >= ISA_LENGTH + 8:
+                break
+        start = len(buf) - len(buf.lstrip(b" \t\r\n"))
+        if buf[start : start + 3] == _BOM:
+            start += 3
+        line = 1 + buf.count(b"\n", 0, start)
+        if len(buf) - start == 0:
+            raise X12Error("the file is empty", code="empty")
+        found = delimiters_of(buf[start : start + 256])
+        self.delimiters = found
+        term, sep = found.segment.encode("ascii"), found.element
+        breaks = term.count(b"\n")  # a newline as the terminator ends a line too
+        index = 0
+        buf, offset = buf[start:], start
+        for chunk in self._chunks:
+            buf += chunk
+            pieces = buf.split(term)
+            buf = pieces.pop()
+            for piece in pieces:
+                index += 1
+                text = piece.strip(_LAYOUT)
+                lead = piece.find(text[:1]) if text else len(piece)
+                yield _segment(text, sep, index, offset + lead, line + piece.count(b"\n", 0, lead))
+                line += piece.count(b"\n") + breaks
+                offset += len(piece) + 1
+        pieces = buf.split(term)
+        tail = pieces.pop()
+        for piece in pieces:
+            index += 1
+            text = piece.strip(_LAYOUT)
+            lead = piece.find(text[:1]) if text else len(piece)
+            yield _segment(text, sep, index, offset + lead, line + piece.count(b"\n", 0, lead))
+            line += piece.count(b"\n") + breaks
+            offset += len(piece) + 1
+        rest = tail.strip(b" \t\r\n\x00\x1a")  # layout and end-of-file padding after the last terminator
+        if rest:
+            lead = tail.find(rest[:1])
+            at_line = line + tail.count(b"\n", 0, lead)
+            raise X12Error(
+                f"the file ends inside a segment (line {at_line}, byte {offset + lead}):"
+                f" {rest[:40]!r} has no segment terminator {found.segment!r}",
+                code="truncated",
+                index=index + 1,
+                offset=offset + lead,
+                line=at_line,
+            )
+
+
+def _segment(text: bytes, sep: str, index: int, offset: int, line: int) -> Segment:
+    try:
+        seg = Segment(text.decode("utf-8").split(sep), index, offset, line)
+    except UnicodeDecodeError:
+        seg = Segment(text.decode("latin-1").split(sep), index, offset, line)
+        seg.unreadable = [
+            i for i, raw in enumerate(text.split(sep.encode("ascii"))) if not _is_utf8(raw) and i > 0
+        ] or [0]
+    return seg
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def tokenize(source: bytes | BinaryIO | Iterable[bytes], chunk_size: int = CHUNK) -> Iterator[Segment]:
+    """The segments of X12 data, in order; raises `X12Error` where no segment can be read further."""
+    return iter(Tokenizer(source, chunk_size))
