@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import BinaryIO
 
-from .errors import X12Error
 from .problems import Code, Level, Problem
 from .tokenizer import Delimiters, Segment, Tokenizer
 
@@ -360,25 +359,17 @@ class EnvelopeReader:
         tset: TransactionSet | None = None
         controls: set[str] = set()  # ST02s of the open group
         last: Segment | None = None
-        segments = iter(self.tokenizer)
-        while True:
-            try:
-                seg = next(segments)
-            except StopIteration:
-                break
-            except X12Error as exc:
-                where = Segment([""], exc.index, exc.offset, exc.line)
-                if ic is None:
-                    self.problems.append(_problem(Code.control_structure, where, exc.message))
-                else:
-                    ic.problems.append(_problem(Code.iea_missing, where, exc.message))
-                break
+        good_ids: set[str] = set()  # body segment ids already checked
+        for seg in self.tokenizer.read(strict=False):
             last = seg
-            tag = seg.tag
+            tag = seg.elements[0]
             if tset is not None and tag not in _ENVELOPE:
                 tset.count += 1
-                if seg.unreadable or not _SEGMENT_ID.fullmatch(tag):
-                    _check_body(tset, seg)
+                if tag not in good_ids or seg.unreadable:
+                    if _SEGMENT_ID.fullmatch(tag) and not seg.unreadable:
+                        good_ids.add(tag)
+                    else:
+                        _check_body(tset, seg)
                 yield Event.segment, seg
                 continue
             if tag == "ISA":
@@ -464,6 +455,13 @@ class EnvelopeReader:
                         f"a {tag or 'empty'} segment between sets: every segment of a group belongs in an ST/SE",
                     )
                 )
+        exc = self.tokenizer.error
+        if exc is not None:
+            where = Segment([""], exc.index, exc.offset, exc.line)
+            if ic is None:
+                self.problems.append(_problem(Code.control_structure, where, exc.message))
+            else:
+                ic.problems.append(_problem(Code.iea_missing, where, exc.message))
         if ic is not None:
             end = last or Segment([""])
             yield from self._close(ic, group, tset, end, "the end of the file")

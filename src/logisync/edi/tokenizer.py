@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import accumulate, count, repeat
+from operator import add, sub
 from typing import BinaryIO
 
 from .errors import X12Error
@@ -21,6 +23,7 @@ from .errors import X12Error
 CHUNK = 1 << 20
 ISA_LENGTH = 106  # "ISA" + 16 elements of fixed width + their separators + the terminator
 _LAYOUT = b"\r\n"
+_LAYOUT_TEXT = "\r\n"
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -154,8 +157,22 @@ class Tokenizer:
     def __init__(self, source: bytes | BinaryIO | Iterable[bytes], chunk_size: int = CHUNK) -> None:
         self._chunks = _chunks(source, chunk_size)
         self.delimiters: Delimiters | None = None
+        self.error: X12Error | None = None  # why `read(strict=False)` stopped early
 
     def __iter__(self) -> Iterator[Segment]:
+        return self.read()
+
+    def read(self, *, strict: bool = True) -> Iterator[Segment]:
+        """The segments; where the data cannot be read on, raise `X12Error` (strict) or keep it in
+        `error` and stop."""
+        try:
+            yield from self._read()
+        except X12Error as exc:
+            if strict:
+                raise
+            self.error = exc
+
+    def _read(self) -> Iterator[Segment]:
         buf = b""
         offset = 0  # of buf[0] in the file
         for chunk in self._chunks:
@@ -176,24 +193,21 @@ class Tokenizer:
         buf, offset = buf[start:], start
         for chunk in self._chunks:
             buf += chunk
-            pieces = buf.split(term)
-            buf = pieces.pop()
-            for piece in pieces:
-                index += 1
-                text = piece.strip(_LAYOUT)
-                lead = piece.find(text[:1]) if text else len(piece)
-                yield _segment(text, sep, index, offset + lead, line + piece.count(b"\n", 0, lead))
-                line += piece.count(b"\n") + breaks
-                offset += len(piece) + 1
-        pieces = buf.split(term)
-        tail = pieces.pop()
-        for piece in pieces:
-            index += 1
-            text = piece.strip(_LAYOUT)
-            lead = piece.find(text[:1]) if text else len(piece)
-            yield _segment(text, sep, index, offset + lead, line + piece.count(b"\n", 0, lead))
-            line += piece.count(b"\n") + breaks
-            offset += len(piece) + 1
+            cut = buf.rfind(term)
+            if cut < 0:
+                continue
+            body, buf = buf[:cut], buf[cut + 1 :]
+            batch, n, offset, line = _batch(body, term, sep, index, offset, line, breaks)
+            index += n
+            yield from batch
+        cut = buf.rfind(term)
+        if cut >= 0:
+            body, tail = buf[:cut], buf[cut + 1 :]
+            batch, n, offset, line = _batch(body, term, sep, index, offset, line, breaks)
+            index += n
+            yield from batch
+        else:
+            tail = buf
         rest = tail.strip(b" \t\r\n\x00\x1a")  # layout and end-of-file padding after the last terminator
         if rest:
             lead = tail.find(rest[:1])
@@ -206,6 +220,55 @@ class Tokenizer:
                 offset=offset + lead,
                 line=at_line,
             )
+
+
+def _batch(
+    body: bytes, term: bytes, sep: str, index: int, offset: int, line: int, breaks: int
+) -> tuple[Iterator[Segment], int, int, int]:
+    """The segments of `body` (whole segments, without the last terminator), with the position
+    after it: (segments, how many, next offset, next line).
+
+    ASCII text (nearly every X12 file) takes a path where every step runs over the whole batch in
+    C (split, strip, count, running sums); other text is decoded segment by segment, so a byte
+    that is not UTF-8 is pinned to its element and offsets stay in bytes.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    if len(text) != len(body):
+        return _slow(body.split(term), sep, index, offset, line, breaks)
+    texts = text.split(term.decode("ascii"))
+    n = len(texts)
+    lengths = list(map(len, texts))
+    lefts = list(map(str.lstrip, texts, repeat(_LAYOUT_TEXT)))
+    leads = map(sub, lengths, map(len, lefts))
+    nls = list(map(str.count, texts, repeat("\n")))
+    starts = map(add, accumulate(lengths, initial=offset), count())  # each piece's first byte
+    line_starts = accumulate(map(add, nls, repeat(breaks)), initial=line)
+    lead_nls = map(sub, nls, map(str.count, lefts, repeat("\n")))
+    segments = map(
+        Segment,
+        map(str.split, map(str.rstrip, lefts, repeat(_LAYOUT_TEXT)), repeat(sep)),
+        range(index + 1, index + n + 1),
+        map(add, starts, leads),
+        map(add, line_starts, lead_nls),
+    )
+    return segments, n, offset + sum(lengths) + n, line + sum(nls) + breaks * n
+
+
+def _slow(
+    pieces: list[bytes], sep: str, index: int, offset: int, line: int, breaks: int
+) -> tuple[Iterator[Segment], int, int, int]:
+    segments = []
+    for piece in pieces:
+        index += 1
+        text = piece.strip(_LAYOUT)
+        lead = piece.find(text[:1]) if text else len(piece)
+        segments.append(_segment(text, sep, index, offset + lead, line + piece.count(b"\n", 0, lead)))
+        line += piece.count(b"\n") + breaks
+        offset += len(piece) + 1
+    return iter(segments), len(pieces), offset, line
 
 
 def _segment(text: bytes, sep: str, index: int, offset: int, line: int) -> Segment:

@@ -37,11 +37,12 @@ def test_an_isa_that_names_no_usable_delimiters_is_an_x12_error(data, code):
 
 
 @pytest.mark.parametrize("layout", [b"", b"\n", b"\r\n", b"\r\n\r\n"])
-def test_segments_are_the_same_with_or_without_line_breaks(layout):
-    body = [b"GS*IB*A*B*20261128*0930*1*X*004010", b"ST*846*0001", b"BIA*00*SI*X", b"SE*3*0001"]
+@pytest.mark.parametrize("name", [b"X", "Caf\xc3\xa9 cr\xc3\xa8me".encode("latin-1")])  # ASCII, and UTF-8
+def test_segments_are_the_same_with_or_without_line_breaks(layout, name):
+    body = [b"GS*IB*A*B*20261128*0930*1*X*004010", b"ST*846*0001", b"BIA*00*SI*" + name, b"SE*3*0001"]
     data = ISA_4010 + layout + layout.join(s + b"~" for s in body) + layout
     segments = list(tokenize(data))
-    assert [s.elements for s in segments[1:]] == [s.decode().split("*") for s in body]
+    assert [s.elements for s in segments[1:]] == [s.decode("utf-8").split("*") for s in body]
     assert [s.index for s in segments] == [1, 2, 3, 4, 5]
     assert [s.line for s in segments] == [1 + i * layout.count(b"\n") for i in range(5)]
     # the offset points at the segment's first byte

@@ -1,0 +1,128 @@
+"""X12 reading speed: the engine's tokenizer and envelope reader against a bare bytes.split.
+
+    python bench/x12.py [--loops 100000] [--sets 1]
+
+Generates an 846 with `--loops` LIN loops (LIN, PID, QTY, DTM: four segments each) in `--sets`
+transaction sets of one group, written with `~` and a newline after each segment. Each phase
+runs in a child process (its own time and peak memory) over the same file, `--repeat` times
+interleaved, and the fastest run of each phase counts:
+
+- split (the floor): read the whole file, `bytes.split` on the terminator, then on the element
+  separator; no positions, no decoding, no checks;
+- tokenize: `logisync.edi.tokenizer.tokenize` streaming the file in 1 MiB chunks (segments as
+  text, with index, byte offset and line);
+- envelope: `EnvelopeReader` over the same stream, which also checks every envelope (ISA widths
+  and codes, GS, ST/SE counts and control numbers, segment ids) — what an inbound file gets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import Timer, emit, peak_rss_mb, run_phase
+
+ISA = "ISA*00*          *00*          *ZZ*ACMESUPPLY     *ZZ*LOGISYNCHUB    *261128*0930*U*00401*000000101*0*P*>~\n"
+
+
+def generate(path: str, loops: int, sets: int) -> None:
+    """An 846 in 4010: `loops` LIN loops spread over `sets` sets, one group, one interchange."""
+    with open(path, "w", encoding="ascii") as out:
+        out.write(ISA)
+        out.write("GS*IB*ACMESUPPLY*LOGISYNCHUB*20261128*0930*101*X*004010~\n")
+        per_set = -(-loops // sets)
+        done = 0
+        for s in range(1, sets + 1):
+            n = min(per_set, loops - done)
+            out.write(f"ST*846*{s:04d}~\nBIA*00*SI*INV{s}*20261128~\n")
+            for i in range(done, done + n):
+                out.write(
+                    f"LIN*{i + 1}*VN*SKU-{i:07d}*UP*{i:012d}~\nPID*F****Widget number {i}~\n"
+                    f"QTY*33*{i % 500}*EA~\nDTM*018*20261201~\n"
+                )
+            out.write(f"CTT*{n}~\nSE*{4 * n + 4}*{s:04d}~\n")
+            done += n
+        out.write(f"GE*{sets}*101~\nIEA*1*000000101~\n")
+
+
+def phase_split(path: str) -> dict:
+    with Timer() as t:
+        with open(path, "rb") as f:
+            data = f.read()
+        segments = 0
+        for piece in data.split(b"~"):
+            piece.split(b"*")
+            segments += 1
+    return {"seconds": t.seconds, "segments": segments - 1, "peak_mb": peak_rss_mb()}
+
+
+def phase_tokenize(path: str) -> dict:
+    from logisync.edi.tokenizer import tokenize
+
+    with Timer() as t, open(path, "rb") as f:
+        segments = 0
+        for _ in tokenize(f):
+            segments += 1
+    return {"seconds": t.seconds, "segments": segments, "peak_mb": peak_rss_mb()}
+
+
+def phase_envelope(path: str) -> dict:
+    from logisync.edi.envelope import EnvelopeReader, Event
+
+    with Timer() as t, open(path, "rb") as f:
+        reader = EnvelopeReader(f)
+        segments = 0
+        problems = len(reader.problems)
+        for event, value in reader:
+            if event is Event.segment:
+                segments += 1
+            elif event in (Event.set_end, Event.group_end, Event.interchange_end):
+                problems += len(value.problems)  # type: ignore[attr-defined]
+    assert problems == 0, f"the generated file has {problems} problems"
+    return {"seconds": t.seconds, "segments": segments, "peak_mb": peak_rss_mb()}
+
+
+PHASES = {"split": phase_split, "tokenize": phase_tokenize, "envelope": phase_envelope}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--loops", type=int, default=100_000)
+    parser.add_argument("--sets", type=int, default=1)
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of each phase, interleaved; the fastest counts"
+    )
+    parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
+    parser.add_argument("--file", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase:
+        emit(PHASES[args.phase](args.file))
+        return
+    here = Path(__file__)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "846.x12")
+        generate(path, args.loops, args.sets)
+        mb = os.path.getsize(path) / 1e6
+        print(f"an 846 of {args.loops:,} LIN loops in {args.sets} set(s): {mb:.1f} MB")
+        results: dict[str, dict] = {}
+        for _ in range(args.repeat):  # interleaved, so a busy moment of the machine hits every phase alike
+            for name in ("split", "tokenize", "envelope"):
+                r = run_phase(here, name, ["--file", path])
+                if name not in results or r["seconds"] < results[name]["seconds"]:
+                    results[name] = r
+    floor = results["split"]
+    print(f"{'phase':<10} {'segments/s':>12} {'MB/s':>8} {'of split':>9} {'peak MB':>8}")
+    for name, r in results.items():
+        rate = r["segments"] / r["seconds"]
+        print(
+            f"{name:<10} {rate:>12,.0f} {mb / r['seconds']:>8.1f} "
+            f"{floor['seconds'] / r['seconds']:>9.2f} {r['peak_mb']:>8.0f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
