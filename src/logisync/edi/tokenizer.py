@@ -179,9 +179,8 @@ class Tokenizer:
             buf += chunk
             if len(buf) >= ISA_LENGTH + 8:
                 break
-        start = len(buf) - len(buf.lstrip(b" \t\r\n"))
-        if buf[start : start + 3] == _BOM:
-            start += 3
+        bom = 3 if buf.startswith(_BOM) else 0
+        start = len(buf) - len(buf[bom:].lstrip(b" \t\r\n"))
         line = 1 + buf.count(b"\n", 0, start)
         if len(buf) - start == 0:
             raise X12Error("the file is empty", code="empty")

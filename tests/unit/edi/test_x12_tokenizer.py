@@ -96,3 +96,12 @@ def test_bytes_that_are_not_utf8_are_kept_and_their_element_flagged():
     pid = list(tokenize(data))[1]
     assert pid[5] == "café"
     assert pid.unreadable == [5]
+
+
+@pytest.mark.parametrize("before", [b"\xef\xbb\xbf", b"\r\n  ", b"\xef\xbb\xbf\n"])
+def test_a_byte_order_mark_and_blank_lines_before_the_isa_are_skipped(before):
+    data = before + ISA_4010 + b"\nGS*IB*A*B*20261128*0930*1*X*004010~"
+    isa, gs = tokenize(data)
+    assert isa[13] == "000000101"
+    assert data[isa.offset : isa.offset + 3] == b"ISA"
+    assert gs.line == isa.line + 1 == 2 + before.count(b"\n")
