@@ -12,7 +12,9 @@ interleaved, and the fastest run of each phase counts:
 - tokenize: `logisync.edi.tokenizer.tokenize` streaming the file in 1 MiB chunks (segments as
   text, with index, byte offset and line);
 - envelope: `EnvelopeReader` over the same stream, which also checks every envelope (ISA widths
-  and codes, GS, ST/SE counts and control numbers, segment ids) — what an inbound file gets.
+  and codes, GS, ST/SE counts and control numbers, segment ids) — what an inbound file gets;
+- pyx12 (when installed, `pip install -e '.[bench]'`): the segment reader of a published X12
+  library over the same file, for comparison.
 """
 
 from __future__ import annotations
@@ -86,7 +88,20 @@ def phase_envelope(path: str) -> dict:
     return {"seconds": t.seconds, "segments": segments, "peak_mb": peak_rss_mb()}
 
 
-PHASES = {"split": phase_split, "tokenize": phase_tokenize, "envelope": phase_envelope}
+def phase_pyx12(path: str) -> dict:
+    """pyx12's segment reader, the fastest published Python X12 reader that installs here."""
+    try:
+        from pyx12.x12file import X12Reader
+    except ImportError:
+        return {"missing": True}
+    with Timer() as t, open(path, encoding="ascii") as f:
+        segments = 0
+        for _ in X12Reader(f):
+            segments += 1
+    return {"seconds": t.seconds, "segments": segments, "peak_mb": peak_rss_mb()}
+
+
+PHASES = {"split": phase_split, "tokenize": phase_tokenize, "envelope": phase_envelope, "pyx12": phase_pyx12}
 
 
 def main() -> None:
@@ -110,12 +125,16 @@ def main() -> None:
         print(f"an 846 of {args.loops:,} LIN loops in {args.sets} set(s): {mb:.1f} MB")
         results: dict[str, dict] = {}
         for _ in range(args.repeat):  # interleaved, so a busy moment of the machine hits every phase alike
-            for name in ("split", "tokenize", "envelope"):
+            for name in PHASES:
                 r = run_phase(here, name, ["--file", path])
+                if r.get("missing"):
+                    continue
                 if name not in results or r["seconds"] < results[name]["seconds"]:
                     results[name] = r
     floor = results["split"]
     print(f"{'phase':<10} {'segments/s':>12} {'MB/s':>8} {'of split':>9} {'peak MB':>8}")
+    if "pyx12" not in results:
+        print("(pyx12 is not installed: pip install -e '.[bench]' to compare with it)")
     for name, r in results.items():
         rate = r["segments"] / r["seconds"]
         print(
