@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .envelope import FunctionalGroup, Interchange, TransactionSet, is_number
+from .interchange import FunctionalGroup, Interchange, TransactionSet, is_number
 from .problems import Code, Level, Problem
 
 Segments = list[list[str]]  # a set's body: one list of elements per segment, the id first
