@@ -234,3 +234,28 @@ def test_digits_other_than_ascii_are_not_numbers():
     [ic] = parsed.interchanges
     [(_, body)] = acknowledge(ic).acks
     assert body[-1] == ["AK9", "R", "1", "1", "0", "5", "4"]
+
+
+def test_several_interchanges_in_one_file_and_one_without_its_iea():
+    first = (FIXTURES / "846_4010.x12").read_bytes()
+    second = (FIXTURES / "broken" / "se_count.x12").read_bytes().replace(b"000000101", b"000000102")
+    parsed = parse(first + second)
+    assert [ic.control for ic in parsed.interchanges] == ["000000101", "000000102"]
+    assert [ic.rejected for ic in parsed.interchanges] == [False, False]
+    assert parsed.interchanges[1].groups[0].sets[0].rejected
+    cut = first.replace(b"IEA*1*000000101~\n", b"")
+    parsed = parse(cut + second)
+    ic1, ic2 = parsed.interchanges
+    assert [p.code for p in ic1.problems] == [Code.iea_missing]
+    assert ic1.problems[0].segment_id == "ISA" and ic1.problems[0].segment == 16  # the next ISA
+    assert not ic2.rejected and len(ic2.groups[0].sets[0].segments) == 10
+
+
+def test_stray_segments_outside_sets_and_after_the_last_iea_are_reported():
+    data = (FIXTURES / "846_4010.x12").read_bytes()
+    data = data.replace(b"ST*846*0001~", b"REF*ZZ*STRAY~\nST*846*0001~") + b"GS*IB*X~\n"
+    parsed = parse(data)
+    [ic] = parsed.interchanges
+    assert [(p.code, p.segment_id) for p in ic.problems] == [(Code.control_structure, "REF")]
+    assert [(p.code, p.segment_id) for p in parsed.problems] == [(Code.control_structure, "GS")]
+    assert acknowledge(ic).ta1[4:] == ["R", "022"]
