@@ -124,6 +124,8 @@ class EnvelopeReader:
                     if p.code.level is Level.interchange:
                         ic.problems.append(p)
                 yield Event.group, group
+            elif tag == "TA1" and group is None:
+                ic.ta1.append(seg)  # an interchange acknowledgment travels before any group
             elif group is None:
                 ic.problems.append(
                     problem(

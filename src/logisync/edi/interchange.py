@@ -87,6 +87,7 @@ class Interchange:
     trailer: Segment | None = None  # IEA
     problems: list[Problem] = field(default_factory=list)
     group_count: int = 0
+    ta1: list[Segment] = field(default_factory=list)  # TA1s the partner sent us (before any GS)
 
     @property
     def sender_qualifier(self) -> str:

@@ -131,8 +131,11 @@ def serialize(
     interchange_control: int,
     groups: Sequence[tuple[int, Sequence[tuple[int, OutboundSet]]]],
     at: datetime,
+    *,
+    ta1: Sequence[str] | None = None,
 ) -> Written:
-    """The interchange's bytes: `groups` is [(GS06, [(ST02, set), ...]), ...], sets of one functional id each."""
+    """The interchange's bytes: `groups` is [(GS06, [(ST02, set), ...]), ...], sets of one functional id
+    each; a `ta1` segment (see `ack.build_ta1`) goes right after the ISA, before any group."""
     d = envelope.delimiters
     problem = d.check()
     if problem:
@@ -169,6 +172,12 @@ def serialize(
         _check(isa[n], f"ISA{n:02d}", d)
     # the ISA keeps its blank padding: written as is, ISA16 the component separator
     parts = [d.element.join([*isa, d.component]) + d.segment + d.suffix]
+    if ta1 is not None:
+        if not ta1 or ta1[0] != "TA1":
+            raise X12Error(f"{list(ta1)!r} is not a TA1 segment", code="bad_envelope")
+        parts.append(_segment(ta1, d, "TA1"))
+    if not groups and ta1 is None:
+        raise X12Error("an interchange needs at least one group or a TA1", code="bad_envelope")
     version = envelope.version or GS_VERSION[envelope.release]
     written: list[WrittenGroup] = []
     for gs_control, sets in groups:
@@ -217,11 +226,13 @@ def write_interchange(
     numbers: ControlNumberSource,
     *,
     at: datetime | None = None,
+    ta1: Sequence[str] | None = None,
 ) -> Written:
     """One interchange for `sets` (one group per functional id, in order of first appearance),
-    with control numbers allocated for `envelope.partner` before anything is formatted."""
-    if not sets:
-        raise X12Error("an interchange needs at least one transaction set", code="bad_envelope")
+    with control numbers allocated for `envelope.partner` before anything is formatted; `ta1`
+    (see `ack.build_ta1`) is written before the groups, and may be all the interchange holds."""
+    if not sets and ta1 is None:
+        raise X12Error("an interchange needs at least one transaction set or a TA1", code="bad_envelope")
     by_fid: dict[str, list[OutboundSet]] = {}
     for tset in sets:
         fid = FUNCTIONAL_IDS.get(tset.code)
@@ -233,10 +244,12 @@ def write_interchange(
             )
         by_fid.setdefault(fid, []).append(tset)
     [isa] = numbers.allocate(envelope.partner, "interchange", 1)
-    gs_numbers = numbers.allocate(envelope.partner, "group", len(by_fid))
-    st_numbers = iter(numbers.allocate(envelope.partner, "set", len(sets)))
-    groups = [
-        (gs, [(next(st_numbers), t) for t in group])
-        for gs, group in zip(gs_numbers, by_fid.values(), strict=True)
-    ]
-    return serialize(envelope, isa, groups, at or datetime.now(UTC))
+    groups: list[tuple[int, Sequence[tuple[int, OutboundSet]]]] = []
+    if sets:
+        gs_numbers = numbers.allocate(envelope.partner, "group", len(by_fid))
+        st_numbers = iter(numbers.allocate(envelope.partner, "set", len(sets)))
+        groups = [
+            (gs, [(next(st_numbers), t) for t in group])
+            for gs, group in zip(gs_numbers, by_fid.values(), strict=True)
+        ]
+    return serialize(envelope, isa, groups, at or datetime.now(UTC), ta1=ta1)

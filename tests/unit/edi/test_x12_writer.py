@@ -200,3 +200,34 @@ def test_serialize_then_parse_round_trips(bodies, delimiters, release, chunk):
     assert read == [item for group in expected_by_group.values() for item in group]
     for group in ic.groups:
         assert ["*".join(s) for s in build_997(group)][-1].startswith("AK9*A")
+
+
+def test_the_answer_to_a_broken_interchange_carries_its_ta1_and_997_and_reads_back():
+    data = (Path(__file__).parents[2] / "fixtures" / "x12" / "broken" / "truncated.x12").read_bytes()
+    [ic] = parse(data).interchanges
+    ack = acknowledge(ic)
+    [(group, body)] = ack.acks
+    env = Envelope("acme", US, ACME, release=group.release)
+    out = write_interchange(env, [OutboundSet("997", body)], Counter(), at=AT, ta1=ack.ta1)
+    lines = out.data.decode().splitlines()
+    assert lines[1] == "TA1*000000101*261128*0930*R*023~"
+    assert lines[2].startswith("GS*FA*")
+    parsed = parse(out.data)
+    assert parsed.all_problems() == []
+    [back] = parsed.interchanges
+    assert [seg.elements for seg in back.ta1] == [ack.ta1]
+    response = read_997(back.groups[0].sets[0])
+    assert (response.control, response.status, response.codes) == ("101", "R", ["3"])
+    assert [(s.control, s.status, s.codes) for s in response.sets] == [("0001", "R", ["2"])]
+
+
+def test_an_interchange_may_hold_only_a_ta1_but_not_nothing():
+    numbers = Counter()
+    out = write_interchange(
+        Envelope("acme", US, ACME), [], numbers, at=AT, ta1=["TA1", "000000007", "261128", "0930", "A", "000"]
+    )
+    [ic] = parse(out.data).interchanges
+    assert ic.groups == [] and ic.problems == [] and ic.ta1[0][4] == "A"
+    assert numbers.last == {("acme", "interchange"): 1}  # no group or set number spent
+    with pytest.raises(X12Error, match="at least one transaction set or a TA1"):
+        write_interchange(Envelope("acme", US, ACME), [], numbers, at=AT)
