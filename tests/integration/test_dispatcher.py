@@ -11,7 +11,7 @@ import pytest
 
 from logisync.config import parse_syncmap
 from logisync.delivery.breaker import BreakerPolicy, CircuitBreaker
-from logisync.delivery.dispatcher import RouteWorker
+from logisync.delivery.dispatcher import Dispatcher, RouteWorker
 from logisync.delivery.errors import DeliveryError, ErrorKind
 from logisync.delivery.outgoing import Delivery
 from logisync.delivery.retry import RetryPolicy
@@ -295,3 +295,86 @@ def test_without_a_mapping_a_compare_and_set_target_gets_what_it_last_received(s
     first, second = (body for _, body in sender.sent)
     assert first["expected"] is None and first["data"] == {"on_hand": 5}
     assert second["expected"] == {"on_hand": 5} and second["data"] == {"on_hand": 3}
+
+
+def tracking_events(pipeline: Pipeline, tn: str, n: int) -> None:
+    for i in range(n):
+        at = T0 + timedelta(hours=i)
+        fields = {"status": "in_transit", "occurred_at": at.isoformat(), "event_id": f"{i:03d}"}
+        pipeline.ingest(
+            "carrier", [Change(id=f"e{i}", domain=Domain.tracking, key=tn, occurred_at=at, fields=fields)]
+        )
+
+
+def test_a_round_that_fails_leaves_nothing_in_flight_and_the_keys_order_holds(store, clock):
+    tn = "1Z999AA10123456784"
+    tracking_events(Pipeline(store, SYNCMAP), tn, 3)
+    sender = Recorder(clock)
+    w = worker(
+        store,
+        "tracking-to-shop",
+        clock,
+        sender,
+        retry=RetryPolicy(attempts=3, schedule=(0, 10, 10), jitter=0),
+    )
+    build = w._build
+    faults = [RuntimeError("the store went away")]
+
+    def failing(leases):
+        if faults:
+            raise faults.pop()
+        return build(leases)
+
+    w._build = failing  # type: ignore[method-assign]
+    assert run(w.run_round()) == 1
+    [head, *rest] = store.list_outbox(route="tracking-to-shop")
+    assert (head.state, head.attempts) == ("pending", 1)
+    assert head.last_error == "round_failed: RuntimeError: the store went away"
+    assert {r.state for r in rest} == {"pending"} and w.stats.failed_rounds == 1
+    assert run(w.run_round()) == 0  # the head waits for its retry; nothing overtakes it
+    clock.now += 10
+    run(w.drain())
+    assert [d.fields["event_id"] for d, _ in sender.sent] == ["000", "001", "002"]
+
+
+def test_a_round_whose_outcome_cannot_be_recorded_gives_its_leases_back(store, clock):
+    Pipeline(store, SYNCMAP).ingest("wms", [stock("s1", on_hand=3)])
+    sender = Recorder(clock)
+    w = worker(store, "stock-to-erp", clock, sender)
+    settle = w.queue.settle
+
+    def broken(results, now_us):
+        raise RuntimeError("disk full")
+
+    w.queue.settle = broken  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        run(w.run_round())
+    assert [r.state for r in store.list_outbox(route="stock-to-erp")] == ["pending"]  # not stuck in flight
+    w.queue.settle = settle  # type: ignore[method-assign]
+    run(w.drain())
+    assert [r.state for r in store.list_outbox(route="stock-to-erp")] == ["delivered"]
+
+
+def test_a_nudge_during_a_round_is_not_lost(store, clock):
+    """The round nudges the dispatcher itself (a commit while it ran) and finds nothing; the poll is an
+    hour: the worker must look again at once because of the nudge (a lost nudge hangs until the timeout)."""
+    rounds: list[int] = []
+
+    class Nudged(RouteWorker):
+        async def run_round(self) -> int:
+            rounds.append(1)
+            if len(rounds) == 1:
+                dispatcher.notify()
+            else:
+                stop.set()
+            return 0
+
+    w = Nudged(ROUTES["stock-to-erp"], store, OutboxQueue(store), Recorder(clock), clock=clock)
+    dispatcher = Dispatcher(store, [w], clock=clock, poll=3600)
+    stop = asyncio.Event()
+
+    async def scenario() -> None:
+        await asyncio.wait_for(dispatcher.run(stop), timeout=60)
+
+    run(scenario())
+    assert len(rounds) == 2

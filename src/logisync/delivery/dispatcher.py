@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import orjson
 from croniter import croniter
 
 from ..config.model import RouteConfig, SyncMap
@@ -108,7 +109,14 @@ class RouteWorker:
 
     # -- one round ------------------------------------------------------------------------------
     async def run_round(self) -> int:
-        """Lease, build, send and settle what is due now; the number of leases handled."""
+        """Lease, build, send and settle what is due now; the number of leases handled.
+
+        Every leased row ends the round settled (delivered, shadowed, pending for a retry, dead)
+        or, when the round is cancelled, given back untried. A round that fails (its store, a
+        fault in building or sending) records one `round_failed` attempt for each lease, retried
+        on the schedule; if even that cannot be recorded, the rows' leases run out and another
+        round takes them again.
+        """
         now = self.clock()
         if self.breaker.state is BreakerState.open:
             retry_at = self.breaker.retry_at
@@ -121,6 +129,25 @@ class RouteWorker:
             return 0
         self.stats.rounds += 1
         self.stats.coalesced += sum(lease.coalesced for lease in leases)
+        renewing = asyncio.create_task(self._renew(leases))
+        try:
+            try:
+                results = await self._deliver(leases)
+            except asyncio.CancelledError:
+                await self._give_back(leases)
+                raise
+            except Exception as exc:
+                results = self._round_failed(leases, exc)
+            try:
+                await asyncio.to_thread(self.queue.settle, results, _us(self.clock()))
+            except BaseException:
+                await self._give_back(leases)
+                raise
+        finally:
+            renewing.cancel()
+        return len(leases)
+
+    async def _deliver(self, leases: list[Lease]) -> list[Settled]:
         built, failed = await asyncio.to_thread(self._build, leases)
         results: list[Settled] = list(failed)
         if self.route.mode == "shadow":
@@ -134,8 +161,38 @@ class RouteWorker:
             for call, error in zip(calls, outcomes, strict=True):
                 for b in call:
                     results.extend(self._after(b, error))
-        await asyncio.to_thread(self.queue.settle, results, _us(self.clock()))
-        return len(leases)
+        return results
+
+    def _round_failed(self, leases: list[Lease], exc: Exception) -> list[Settled]:
+        """A round that could not finish: one failed attempt per lease, retried on the schedule."""
+        self.stats.failed_rounds += 1
+        error = DeliveryError(ErrorKind.round_failed, f"{type(exc).__name__}: {exc}")
+        self.stats.last_error = f"round failed: {error.message}"
+        out: list[Settled] = []
+        for lease in leases:
+            decision = self.retry.decide(
+                lease.attempts + 1, error, self.clock(), delivery_id(self.route.name, lease.id)
+            )
+            if isinstance(decision, Dead):
+                out.append(self._dead(lease, error, None, lease.key, decision.reason))
+            else:
+                self.stats.retried += 1
+                out.append(Settled(lease, "pending", error=str(error), next_attempt_us=_us(decision.at)))
+        return out
+
+    async def _give_back(self, leases: list[Lease]) -> None:
+        """Return untried leases (the round was cancelled or could not settle); if the store cannot
+        be reached either, the leases run out and the rows are leased again."""
+        with contextlib.suppress(Exception):
+            await asyncio.shield(asyncio.to_thread(self.queue.release, leases, _us(self.clock())))
+
+    async def _renew(self, leases: list[Lease]) -> None:
+        """Keep the round's leases while it works (a slow target, a small rate budget)."""
+        every = self.queue.lease_us / 3_000_000
+        while True:
+            await asyncio.sleep(every)
+            with contextlib.suppress(Exception):  # a busy store: the next renewal, or the lease runs out
+                await asyncio.to_thread(self.queue.renew, leases, _us(self.clock()))
 
     async def drain(self, max_rounds: int = 1_000_000) -> int:
         """Run rounds until nothing is due (or the breaker holds back); leases handled in all."""
@@ -186,6 +243,7 @@ class RouteWorker:
                 body = self.mapper(fields, delivery.context())
                 if self.expected:
                     body["expected"] = None if delivery.previous is None else dict(delivery.previous)
+                _check_json(body)
             except MappingError as exc:
                 error = DeliveryError(ErrorKind.mapping, str(exc))
                 for lease in group:
@@ -303,7 +361,7 @@ class Dispatcher:
         self.poll = poll
         self.sla_every = sla_every
         self.closers = list(closers)
-        self._wake: asyncio.Event | None = None
+        self._wakes: list[asyncio.Event] = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
@@ -327,15 +385,23 @@ class Dispatcher:
 
     def notify(self) -> None:
         """Something was enqueued: realtime routes look now (safe from any thread)."""
-        if self._loop is not None and self._wake is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+        if self._loop is not None:
+            for wake in self._wakes:
+                self._loop.call_soon_threadsafe(wake.set)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set; rows left in flight by a previous run are leased again."""
+        """Deliver until `stop` is set; rows a stopped run left in flight are leased again (see
+        `OutboxQueue.recover`: on a shared store, only those whose lease ran out)."""
         self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
-        self.queue.recover([w.route.name for w in self.workers])
-        tasks = [asyncio.create_task(self._run_worker(w, stop)) for w in self.workers]
+        names = [w.route.name for w in self.workers]
+        if names:
+            await asyncio.to_thread(self.queue.recover, names, _us(self.clock()))
+        wakes = [asyncio.Event() for _ in self.workers]
+        self._wakes = wakes
+        tasks = [
+            asyncio.create_task(self._run_worker(w, e, stop))
+            for w, e in zip(self.workers, wakes, strict=True)
+        ]
         if self.syncmap is not None:
             tasks.append(asyncio.create_task(self._watch_slas(stop)))
         try:
@@ -356,8 +422,9 @@ class Dispatcher:
                 await asyncio.to_thread(check_slas, self.syncmap, self.store, _us(self.clock()))
             await _sleep_until(stop, self.sla_every)
 
-    async def _run_worker(self, worker: RouteWorker, stop: asyncio.Event) -> None:
-        assert self._wake is not None
+    async def _run_worker(self, worker: RouteWorker, wake: asyncio.Event, stop: asyncio.Event) -> None:
+        """A realtime route's rounds: each worker has its own wake event, cleared before a round
+        (not after), so a nudge that comes while the round runs is not lost."""
         cadence = worker.route.cadence
         while not stop.is_set():
             if cadence != "realtime":
@@ -368,11 +435,19 @@ class Dispatcher:
                     return
                 await _guard(worker, worker.drain())
                 continue
+            wake.clear()
             handled = await _guard(worker, worker.run_round())
             if handled:
                 continue
-            self._wake.clear()
-            await _wait_any(self._wake, stop, self.poll)
+            await _wait_any(wake, stop, self.poll)
+
+
+def _check_json(body: Any) -> None:
+    """A body the connector cannot serialise is the mapping's fault (permanent), found when built."""
+    try:
+        orjson.dumps(body)
+    except TypeError as exc:
+        raise MappingError("body", f"is not JSON: {exc}") from None
 
 
 def _us(seconds: float) -> int:

@@ -50,6 +50,7 @@ class ErrorKind(Enum):
     conflict = "conflict"  # 409 or 412: a compare-and-set found another value than expected
     mapping = "mapping"  # the record could not be mapped to the target's format
     internal = "internal"  # an unexpected fault in the hub's own code while delivering
+    round_failed = "round_failed"  # the hub could not finish a dispatch round (its store, a fault)
 
     @property
     def transient(self) -> bool:
@@ -78,6 +79,7 @@ _TRAITS: dict[ErrorKind, tuple[bool, bool]] = {
     ErrorKind.conflict: (False, False),
     ErrorKind.mapping: (False, False),
     ErrorKind.internal: (False, False),
+    ErrorKind.round_failed: (True, False),  # tried again on the schedule: a store that was busy recovers
 }
 
 

@@ -3,43 +3,81 @@
 The pipeline only appends to the outbox. A route's dispatcher leases its due rows here:
 
 - **state domains** (`coalescing` rows): of a key's pending rows only the newest is sent; the
-  older ones are marked `coalesced` (the newest carries the record as it is now). The leased row
-  inherits the group's attempts, backoff and first time, so coalescing never skips a backoff
-  and lag is measured from the oldest change it carries.
+  older ones are marked `coalesced` (the newest carries the record as it is now). The key waits
+  while any of its rows waits for a retry (coalescing never skips a backoff), and lag is measured
+  from the oldest change the carrier replaces. The carrier keeps its own attempt count: a newer
+  version starts its retries afresh and is not made dead by an older version's failures.
 - **event domains**: a key's oldest pending row only, and only when it is due: a row that waits
-  for a retry holds back every later event of its key (never event N+1 before N).
+  for a retry holds back every later event of its key (never event N+1 before N). A `dead` row
+  does not hold its key: it left the stream for the exceptions inbox (see docs/delivery.md).
 
-A key with a delivery in flight (`busy`, held by the dispatcher) is not leased again until it
-settles. Row states: `pending`, `in_flight`, `delivered`, `coalesced`, `shadowed`, `dead`.
+A key with a row in flight is not leased again until that row settles. The scan finds each
+key's head in SQL (`NOT EXISTS` an older pending or in-flight row of the key), due rows only.
+
+Several dispatcher processes may share a PostgreSQL outbox: a route's leases are taken one
+transaction at a time (an advisory lock per route), rows with `FOR UPDATE SKIP LOCKED`, and each
+leased row records its owner and the end of its lease. The owner renews the lease while it works
+and settles only rows it still holds; a row whose lease ran out (its process stopped) is pending
+again at the next lease. Row states: `pending`, `in_flight`, `delivered`, `coalesced`,
+`shadowed`, `dead`.
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..store.base import NewException
-from .sql import SqlStore, dumps, loads
+from .sql import CHUNK, SqlStore, dumps, loads
 
-_LEASE_SCAN = (
-    "SELECT id, key, domain, change_seq, coalescing, attempts, next_attempt_us, first_us FROM outbox "
-    "WHERE route = ? AND state = 'pending' ORDER BY id LIMIT ?"
+LEASE_SECONDS = 300.0  # a lease's length; its owner renews it every third of that while it works
+
+_RECLAIM = (
+    "UPDATE outbox SET state = 'pending', lease_owner = NULL, lease_until_us = NULL "
+    "WHERE route = ? AND state = 'in_flight' AND lease_until_us < ?"
 )
-# a key's whole pending backlog at once: its newest row (which carries it), how many, the
-# greatest attempts and due time and the oldest acceptance among them
-_BACKLOG_OF_KEYS = (
-    "SELECT o.key, o.id, g.n, g.attempts, g.due, g.first, o.domain, o.change_seq FROM outbox o JOIN ("
-    "SELECT key, max(id) AS newest, count(*) AS n, max(attempts) AS attempts, max(next_attempt_us) AS due, "
-    "min(first_us) AS first FROM outbox WHERE route = ? AND state = 'pending' AND key IN ({in}) GROUP BY key"
-    ") g ON o.id = g.newest"
+# each key's head that is due: an event key's oldest pending row; a state key's newest pending row
+# when none of its rows waits for a retry; never a key with a row in flight
+_DUE_HEADS = (
+    "SELECT o.id, o.key, o.domain, o.change_seq, o.coalescing, o.attempts, o.first_us FROM outbox o "
+    "WHERE o.route = ? AND o.state = 'pending' AND o.next_attempt_us <= ? AND NOT EXISTS ("
+    "SELECT 1 FROM outbox b WHERE b.route = o.route AND b.key = o.key AND b.id <> o.id AND ("
+    "b.state = 'in_flight' OR (b.state = 'pending' AND ("
+    "(o.coalescing = 1 AND (b.id > o.id OR b.next_attempt_us > ?)) OR (o.coalescing = 0 AND b.id < o.id)"
+    ")))) ORDER BY o.id LIMIT ?"
 )
-_SETTLE = "UPDATE outbox SET state = ?, attempts = ?, next_attempt_us = ?, updated_us = ?, last_error = ?, body = ? WHERE id = ?"
+# what each carrier replaces: its key's pending rows up to it, and the oldest acceptance among them
+_GROUPS = (
+    "SELECT c.id, count(*), min(o.first_us) FROM outbox c JOIN outbox o ON o.route = c.route "
+    "AND o.key = c.key AND o.state = 'pending' AND o.id <= c.id WHERE c.id IN ({in}) GROUP BY c.id"
+)
+_TAKE = (
+    "UPDATE outbox SET state = 'in_flight', lease_owner = ?, lease_until_us = ?, updated_us = ?, "
+    "first_us = ? WHERE id = ? AND state = 'pending'"
+)
+_COALESCE = (
+    "UPDATE outbox SET state = 'coalesced', updated_us = ? "
+    "WHERE route = ? AND key = ? AND state = 'pending' AND id < ?"
+)
+_HELD = "SELECT id FROM outbox WHERE state = 'in_flight' AND lease_owner = ? AND id IN ({in})"
+_SETTLE = (
+    "UPDATE outbox SET state = ?, attempts = ?, next_attempt_us = ?, updated_us = ?, last_error = ?, "
+    "body = ?, diff = ?, lease_owner = NULL, lease_until_us = NULL WHERE id = ?"
+)
 _REMEMBER = (
     "INSERT INTO route_state (route, key, body, change_seq, updated_us) VALUES (?, ?, ?, ?, ?) "
     "ON CONFLICT (route, key) DO UPDATE SET body = excluded.body, change_seq = excluded.change_seq, "
     "updated_us = excluded.updated_us"
 )
+
+
+def new_owner() -> str:
+    """A lease owner's name: the host and process, and a random part (one per queue)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 @dataclass(slots=True)
@@ -70,6 +108,7 @@ class Settled:
     next_attempt_us: int | None = None
     exception: NewException | None = None
     state_key: str | None = None  # the key the route's state is kept under (default: the row's key)
+    diff: Any = None  # shadowed: how what it would send differs from what the target has
 
 
 @dataclass(slots=True)
@@ -84,91 +123,116 @@ class Backlog:
 class OutboxQueue:
     """Leasing and settling outbox rows (see the module's docstring)."""
 
-    def __init__(self, store: SqlStore) -> None:
+    def __init__(
+        self, store: SqlStore, *, lease_seconds: float = LEASE_SECONDS, owner: str | None = None
+    ) -> None:
         self.store = store
+        self.lease_us = int(lease_seconds * 1_000_000)
+        self.owner = owner or new_owner()
 
-    def recover(self, routes: Collection[str] | None = None) -> int:
-        """Rows left `in_flight` by a dispatcher that stopped: pending again (sent at least once)."""
-        sql = "UPDATE outbox SET state = 'pending' WHERE state = 'in_flight'"
-        params: list[Any] = []
-        if routes is not None:
-            sql, params = self.store._in(sql + " AND route IN ({in})", [], list(routes))
-        else:
-            sql = self.store._sql(sql)
+    def recover(self, routes: Collection[str], now_us: int) -> int:
+        """At a dispatcher's start: rows another run left in flight are pending again.
+
+        A store one process writes (SQLite) has no live peer, so every in-flight row of `routes`
+        is taken back; a shared store (PostgreSQL) only takes back rows whose lease ran out, so a
+        live peer's deliveries are left alone.
+        """
+        sql = "UPDATE outbox SET state = 'pending', lease_owner = NULL, lease_until_us = NULL WHERE state = 'in_flight'"
+        fixed: list[Any] = []
+        if self.store.concurrent_writers:
+            sql += " AND lease_until_us < ?"
+            fixed.append(now_us)
+        sql, params = self.store._in(sql + " AND route IN ({in})", fixed, list(routes))
         with self.store.write() as tx:
             tx.cur.execute(sql, params)
             return int(tx.cur.rowcount or 0)
 
-    def lease(
-        self, route: str, now_us: int, limit: int, *, busy: Collection[str] = (), scan: int | None = None
-    ) -> list[Lease]:
-        """Up to `limit` due deliveries of `route`, marked in flight (older rows of a key coalesced)."""
+    def lease(self, route: str, now_us: int, limit: int) -> list[Lease]:
+        """Up to `limit` due deliveries of `route`, held by this queue's owner until
+        `now_us` + the lease's length (older rows of a state key coalesced into the newest)."""
         store = self.store
         with store.write() as tx:
-            rows = store._fetch(tx.cur, store._sql(_LEASE_SCAN), (route, scan or max(limit * 4, 100)))
-            groups: dict[str, list[tuple[Any, ...]]] = {}
-            for row in rows:
-                groups.setdefault(row[1], []).append(row)
+            store._lock_route(tx.cur, route)  # one leasing transaction per route at a time
+            tx.cur.execute(store._sql(_RECLAIM), (route, now_us))
+            rows = store._fetch(
+                tx.cur, store._sql(_DUE_HEADS) + store.skip_locked, (route, now_us, now_us, limit)
+            )
+            if not rows:
+                return []
+            carriers = [row[0] for row in rows if row[4]]
+            groups: dict[int, tuple[int, int]] = {}
+            if carriers:
+                sql, params = store._in(_GROUPS, [], carriers)
+                groups = {cid: (int(n), int(first)) for cid, n, first in store._fetch(tx.cur, sql, params)}
             leases: list[Lease] = []
-            merging: list[str] = []  # coalescing keys: their whole backlog is read below
-            for key, group in groups.items():
-                if key in busy:
-                    continue
-                if group[0][4]:
-                    merging.append(key)
-                else:  # events: the oldest, in order, when it is due
-                    head = group[0]
-                    if head[6] > now_us:
-                        continue
-                    leases.append(
-                        Lease(head[0], route, head[2], key, head[3], head[5], head[7], coalescing=False)
-                    )
-                if len(leases) + len(merging) >= limit:
-                    break
-            coalesced: list[tuple[str, str, int]] = []
-            if merging:  # every pending row of the key, not only the scanned ones: the newest carries it
-                sql, params = store._in(_BACKLOG_OF_KEYS, [route], merging)
-                for key, newest, n, attempts, due, first, domain, seq in store._fetch(tx.cur, sql, params):
-                    if due > now_us:
-                        continue
-                    leases.append(Lease(newest, route, domain, key, seq, attempts, first, n - 1))
-                    if n > 1:
-                        coalesced.append((route, key, newest))
-            if leases:
-                sql, params = store._in(
-                    "UPDATE outbox SET state = 'in_flight', updated_us = ? WHERE id IN ({in})",
-                    [now_us],
-                    [lease.id for lease in leases],
+            for oid, key, domain, seq, coalescing, attempts, first in rows:
+                n, oldest = groups.get(oid, (1, first)) if coalescing else (1, first)
+                leases.append(
+                    Lease(oid, route, domain, key, seq, attempts, min(first, oldest), n - 1, bool(coalescing))
                 )
-                tx.cur.execute(sql, params)
-                for lease in leases:  # the carrier takes over its group's backoff and age
-                    if lease.coalesced:
-                        tx.cur.execute(
-                            store._sql("UPDATE outbox SET attempts = ?, first_us = ? WHERE id = ?"),
-                            (lease.attempts, lease.first_us, lease.id),
-                        )
-            if coalesced:
-                store._many(
-                    tx.cur,
-                    "UPDATE outbox SET state = 'coalesced', updated_us = ? "
-                    "WHERE route = ? AND key = ? AND state = 'pending' AND id < ?",
-                    [(now_us, *c) for c in coalesced],
-                )
+            until = now_us + self.lease_us
+            store._many(
+                tx.cur, _TAKE, [(self.owner, until, now_us, lease.first_us, lease.id) for lease in leases]
+            )
+            merged = [(now_us, route, lease.key, lease.id) for lease in leases if lease.coalesced]
+            if merged:
+                store._many(tx.cur, _COALESCE, merged)
         return leases
 
-    def settle(self, results: Sequence[Settled], now_us: int) -> None:
-        """Record how deliveries ended, all in one transaction (one commit for many calls)."""
+    def renew(self, leases: Sequence[Lease], now_us: int) -> int:
+        """Extend the leases this owner still holds (a long round); how many it still holds."""
+        held = 0
+        with self.store.write() as tx:
+            for start in range(0, len(leases), CHUNK):
+                sql, params = self.store._in(
+                    "UPDATE outbox SET lease_until_us = ? WHERE state = 'in_flight' AND lease_owner = ? "
+                    "AND id IN ({in})",
+                    [now_us + self.lease_us, self.owner],
+                    [lease.id for lease in leases[start : start + CHUNK]],
+                )
+                tx.cur.execute(sql, params)
+                held += int(tx.cur.rowcount or 0)
+        return held
+
+    def release(self, leases: Sequence[Lease], now_us: int) -> int:
+        """Give leases back untried (the dispatcher stops): pending again, due now, no attempt counted."""
+        released = 0
+        with self.store.write() as tx:
+            for start in range(0, len(leases), CHUNK):
+                sql, params = self.store._in(
+                    "UPDATE outbox SET state = 'pending', lease_owner = NULL, lease_until_us = NULL, "
+                    "updated_us = ? WHERE state = 'in_flight' AND lease_owner = ? AND id IN ({in})",
+                    [now_us, self.owner],
+                    [lease.id for lease in leases[start : start + CHUNK]],
+                )
+                tx.cur.execute(sql, params)
+                released += int(tx.cur.rowcount or 0)
+        return released
+
+    def settle(self, results: Sequence[Settled], now_us: int) -> int:
+        """Record how deliveries ended, all in one transaction (one commit for many calls).
+
+        Only rows this owner still holds are settled (a lease that ran out went to another
+        dispatcher, which delivers it again: at least once); the number settled is returned."""
         if not results:
-            return
+            return 0
         store = self.store
         with store.write() as tx:
+            held: set[int] = set()
+            ids = [r.lease.id for r in results]
+            for start in range(0, len(ids), CHUNK):
+                sql, params = store._in(_HELD, [self.owner], ids[start : start + CHUNK])
+                held.update(row[0] for row in store._fetch(tx.cur, sql + store.for_update, params))
             rows = []
             remember = []
             exceptions = []
             for r in results:
+                if r.lease.id not in held:
+                    continue
                 kept = dumps(r.body) if r.state in ("shadowed", "dead") else None
+                diff = dumps(r.diff) if r.diff is not None else None
                 next_us = r.next_attempt_us if r.next_attempt_us is not None else now_us
-                rows.append((r.state, r.lease.attempts + 1, next_us, now_us, r.error, kept, r.lease.id))
+                rows.append((r.state, r.lease.attempts + 1, next_us, now_us, r.error, kept, diff, r.lease.id))
                 if r.state in ("delivered", "shadowed"):
                     remember.append(
                         (
@@ -181,19 +245,21 @@ class OutboxQueue:
                     )
                 if r.exception is not None:
                     exceptions.append(r.exception)
-            store._many(tx.cur, _SETTLE, rows)
+            if rows:
+                store._many(tx.cur, _SETTLE, rows)
             if remember:
                 store._many(tx.cur, _REMEMBER, remember)
             if exceptions:
                 tx.open_exceptions(exceptions, now_us)
+        return len(rows)
 
     def requeue(self, row_id: int, now_us: int) -> bool:
         """A dead row goes back to pending, due now (the inbox's retry). False if it was not dead."""
         with self.store.write() as tx:
             tx.cur.execute(
                 self.store._sql(
-                    "UPDATE outbox SET state = 'pending', next_attempt_us = ?, updated_us = ? "
-                    "WHERE id = ? AND state = 'dead'"
+                    "UPDATE outbox SET state = 'pending', next_attempt_us = ?, updated_us = ?, "
+                    "lease_owner = NULL, lease_until_us = NULL WHERE id = ? AND state = 'dead'"
                 ),
                 (now_us, now_us, row_id),
             )

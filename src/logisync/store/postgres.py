@@ -32,11 +32,19 @@ def _lock_bucket(key: str) -> int:
 
 
 _LOCK_SPACE = 7_151_000_000  # logisync's range of advisory lock ids
+_ROUTE_LOCK_SPACE = 7_152_000_000  # one advisory lock per route, for the outbox's leases
+
+
+def _route_lock(route: str) -> int:
+    digest = hashlib.blake2b(route.encode(), digest_size=8).digest()
+    return _ROUTE_LOCK_SPACE + int.from_bytes(digest, "big") % 1_000_000
 
 
 class PostgresStore(SqlStore):
     dialect = "postgres"
     concurrent_writers = True
+    skip_locked = " FOR UPDATE OF o SKIP LOCKED"
+    for_update = " FOR UPDATE"
 
     def __init__(self, url: str) -> None:
         try:
@@ -83,6 +91,11 @@ class PostgresStore(SqlStore):
         hashes = sorted({_lock_bucket(k) for k in keys})
         if hashes:
             cur.execute("SELECT count(pg_advisory_xact_lock(h)) FROM unnest(%s::bigint[]) AS h", (hashes,))
+
+    def _lock_route(self, cur: Any, route: str) -> None:
+        """Two dispatchers leasing one route take turns: the second sees the first's rows in flight
+        (row locks alone would let it lease a key's next event while the head's lease commits)."""
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", (_route_lock(route),))
 
     def _next_seqs(self, cur: Any, n: int) -> list[int]:
         cur.execute("SELECT nextval('changes_seq') FROM generate_series(1, %s)", (n,))

@@ -231,6 +231,8 @@ class SqlStore:
 
     dialect = "sql"
     concurrent_writers = False  # several processes may write at once (PostgreSQL)
+    skip_locked = ""  # appended to the outbox's lease scan: rows another transaction holds are passed over
+    for_update = ""  # appended to a read whose rows the transaction then changes
     url: str
 
     def __init__(self, conn: Any) -> None:
@@ -255,6 +257,9 @@ class SqlStore:
 
     def _lock_keys(self, cur: Any, keys: Sequence[str]) -> None:
         """Serialize writers of the same keys (a no-op where the store has one writer at a time)."""
+
+    def _lock_route(self, cur: Any, route: str) -> None:
+        """Serialize the outbox leases of one route (a no-op where one writer runs at a time)."""
 
     def _next_seqs(self, cur: Any, n: int) -> list[int]:
         raise NotImplementedError
