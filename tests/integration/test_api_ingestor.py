@@ -132,3 +132,25 @@ def test_other_systems_are_never_grouped_together(store, syncmap):
     assert store.get_change("shop", "o1").system == "shop"
     assert all(store.get_change("wms", o[0].id).system == "wms" for o in wms)
     assert received(shop[:1]).isdisjoint(set().union(*(received(o) for o in wms)))
+
+
+def test_a_failing_on_commit_callback_does_not_stop_the_ingest_worker(store, syncmap):
+    nudges: list[int] = []
+
+    def nudge() -> None:
+        nudges.append(1)
+        raise RuntimeError("the dispatcher's loop is gone")
+
+    ingestor = Ingestor(Pipeline(store, syncmap), on_commit=nudge)
+
+    async def send() -> list[list[Outcome]]:
+        first = await asyncio.wait_for(ingestor.ingest("wms", changes(change("a1", key="SKU-1@DC1"))), 60)
+        # with the worker dead, this one would never be answered
+        second = await asyncio.wait_for(ingestor.ingest("wms", changes(change("a2", key="SKU-2@DC1"))), 60)
+        return [first, second]
+
+    try:
+        first, second = asyncio.run(send())
+    finally:
+        ingestor.close()
+    assert [o.outcome.value for o in first + second] == ["applied", "applied"] and len(nudges) == 2

@@ -8,7 +8,7 @@ from logisync.config import parse_syncmap
 from logisync.delivery.dispatcher import RouteWorker
 from logisync.domain.change import Change, now_us
 from logisync.domain.kinds import Domain
-from logisync.monitor.lag import check_slas, route_lags
+from logisync.monitor.lag import check_slas, open_breaches, route_lags
 from logisync.pipeline import Pipeline
 from logisync.store.outbox import OutboxQueue
 
@@ -83,3 +83,17 @@ def test_status_shows_each_routes_lag_against_its_sla(store):
         console.print(table)
     assert "routes: lag against SLA" in console.export_text()
     assert "routes" not in gather(store)  # without the sync map, no SLAs to show
+
+
+def test_two_checkers_that_both_saw_no_breach_open_one_exception(store):
+    """Two dispatcher processes check at the same moment: both computed the route in breach with
+    nothing open; the second to write finds the first's exception and opens none."""
+    Pipeline(store, SYNCMAP).ingest(
+        "wms", [Change(id="s1", domain=Domain.inventory, key="SKU-1@DC1", fields={"on_hand": 1})]
+    )
+    accepted = store.list_outbox(route="stock-to-erp")[0].first_us
+    breached = [lag for lag in route_lags(SYNCMAP, store, accepted + 31_000_000) if lag.breached]
+    assert [lag.route for lag in breached] == ["stock-to-erp"]
+    assert open_breaches(store, breached, accepted + 31_000_000) == 1
+    assert open_breaches(store, breached, accepted + 31_000_000) == 0
+    assert len(store.list_exceptions(kind="sla_breach")) == 1

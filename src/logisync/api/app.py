@@ -59,7 +59,7 @@ def create_app(
         try:
             yield
         finally:
-            ingestor.close()
+            await asyncio.to_thread(ingestor.close)  # it waits for the last commit: not on the loop
             if running is not None:
                 stop.set()
                 await running

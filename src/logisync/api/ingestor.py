@@ -13,6 +13,7 @@ so a fault is reported only to the request that caused it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -23,6 +24,8 @@ from dataclasses import dataclass
 from ..domain.change import Change, Outcome
 from ..domain.kinds import OutcomeKind
 from ..pipeline import Pipeline
+
+log = logging.getLogger("logisync.api")
 
 SOURCE = "api"  # what the change log says these changes came through
 GROUP_CHANGES = 1000  # at most this many changes in one grouped transaction (a larger batch goes alone)
@@ -94,7 +97,10 @@ class Ingestor:
                     group.append(self._queue.popleft())
             self._commit(group)
             if self.on_commit is not None:
-                self.on_commit()
+                try:
+                    self.on_commit()
+                except Exception:  # a nudge that failed: the dispatchers' poll finds the rows anyway
+                    log.exception("on_commit callback failed; the ingest worker carries on")
 
     def _commit(self, group: list[_Job]) -> None:
         changes = group[0].changes if len(group) == 1 else [c for job in group for c in job.changes]

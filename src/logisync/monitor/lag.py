@@ -65,24 +65,43 @@ def route_lags(syncmap: SyncMap, store: Store, now_us: int) -> list[RouteLag]:
 def check_slas(syncmap: SyncMap, store: Store, now_us: int) -> list[RouteLag]:
     """Open an `sla_breach` exception for each route newly in breach; resolve those back within."""
     lags = route_lags(syncmap, store, now_us)
+    open_breaches(store, [lag for lag in lags if lag.breached], now_us)
     open_by_route = {
         e.route: e for e in store.list_exceptions(state="open", kind="sla_breach", limit=10_000) if e.route
     }
-    opened = [
-        NewException(
-            "sla_breach",
-            f"route {lag.route!r}: oldest undelivered change is {lag.lag_s:.0f} s old, over its SLA of "
-            f"{lag.sla_s:.0f} s ({lag.pending} pending, {lag.in_flight} in flight)",
-            route=lag.route,
-            detail=lag.as_dict(),
-        )
-        for lag in lags
-        if lag.breached and lag.route not in open_by_route
-    ]
-    if opened:
-        with store.write() as tx:
-            tx.open_exceptions(opened, now_us)
     healed = [open_by_route[lag.route].id for lag in lags if not lag.breached and lag.route in open_by_route]
     if healed:
         store.resolve_exceptions(healed, now_us)
     return lags
+
+
+def open_breaches(store: Store, breached: list[RouteLag], now_us: int) -> int:
+    """One open `sla_breach` per route in `breached`, whoever else checks at the same time.
+
+    Which routes already have one is read inside the transaction that opens the others, under
+    a lock every checker takes (PostgreSQL: an advisory lock; SQLite has one writer), so two
+    dispatcher processes checking at once open one exception, not two."""
+    if not breached:
+        return 0
+    with store.write() as tx:
+        tx.lock_keys([_SLA_LOCK])
+        have = {
+            e.route for e in store.list_exceptions(state="open", kind="sla_breach", limit=10_000) if e.route
+        }
+        opened = [
+            NewException(
+                "sla_breach",
+                f"route {lag.route!r}: oldest undelivered change is {lag.lag_s:.0f} s old, over its SLA "
+                f"of {lag.sla_s:.0f} s ({lag.pending} pending, {lag.in_flight} in flight)",
+                route=lag.route,
+                detail=lag.as_dict(),
+            )
+            for lag in breached
+            if lag.route not in have
+        ]
+        if opened:
+            tx.open_exceptions(opened, now_us)
+    return len(opened)
+
+
+_SLA_LOCK = "logisync:sla-check"
