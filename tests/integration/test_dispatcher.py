@@ -378,3 +378,31 @@ def test_a_nudge_during_a_round_is_not_lost(store, clock):
 
     run(scenario())
     assert len(rounds) == 2
+
+
+def test_a_python_function_mapping_builds_the_body_and_a_body_that_is_not_json_is_dead(store, clock):
+    hub = parse_syncmap(
+        MAP.replace(
+            "mode: shadow}",
+            "mode: shadow}\n  - {name: by-function, domain: inventory, to: erp, mapping: 'fixtures.mappings:with_a_set'}"
+            "\n  - {name: erp-function, domain: inventory, to: erp, mapping: 'fixtures.mappings:to_erp'}",
+        ),
+        env={},
+    )
+    pipeline = Pipeline(store, hub)
+    pipeline.ingest("wms", [stock("s1", "SKU-1@DC1", on_hand=13), stock("s2", "SKU-2@DC1", on_hand=5)])
+    routes = {r.name: r for r in hub.routes}
+    sender = Recorder(clock)
+    w = RouteWorker(routes["by-function"], store, OutboxQueue(store), sender, clock=clock)
+    assert run(w.run_round()) == 2  # the round goes on past the body that is not JSON
+    assert [body for _, body in sender.sent] == [{"item": "SKU-2@DC1", "qty": 5}]
+    states = {r.key: (r.state, r.last_error) for r in store.list_outbox(route="by-function")}
+    assert states["SKU-2@DC1"] == ("delivered", None)
+    state, error = states["SKU-1@DC1"]
+    assert state == "dead" and error.startswith("mapping: mapping 'body': is not JSON")
+    [exc] = store.list_exceptions(kind="dead_delivery")
+    assert (exc.route, exc.key, exc.detail["error_kind"]) == ("by-function", "SKU-1@DC1", "mapping")
+    erp = Recorder(clock)
+    run(RouteWorker(routes["erp-function"], store, OutboxQueue(store), erp, clock=clock).drain())
+    assert sorted(body["item"] for _, body in erp.sent) == ["SKU-1", "SKU-2"]
+    assert {body["qty"] for _, body in erp.sent} == {13, 5}

@@ -132,6 +132,10 @@ def _cross_check(syncmap: SyncMap) -> list[tuple[Path_, str]]:
         seen.setdefault(route.name, i)
         if route.to not in syncmap.systems:
             problems.append((("routes", i, "to"), f"unknown system {route.to!r} (known: {known})"))
+        if route.mapping is not None:
+            problem = _mapping_problem(route.mapping)
+            if problem is not None:
+                problems.append((("routes", i, "mapping"), problem))
         if (
             route.transform is not None
             and route.transform.atp is not None
@@ -158,6 +162,18 @@ def _cross_check(syncmap: SyncMap) -> list[tuple[Path_, str]]:
                     )
     problems.extend(_check_xrefs(syncmap))
     return problems
+
+
+def _mapping_problem(spec: dict[str, Any] | str) -> str | None:
+    """What is wrong with a route's mapping, found when the sync map loads: a declarative mapping
+    that cannot work, a function that cannot be imported or is not callable."""
+    from ..delivery.mapping import compile_mapping  # the dispatchers' own compiler, at load time
+
+    try:
+        compile_mapping(spec)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def _check_xrefs(syncmap: SyncMap) -> list[tuple[Path_, str]]:

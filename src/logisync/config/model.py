@@ -105,7 +105,7 @@ class RouteConfig(Section):
     cadence: str = "realtime"
     filter: RouteFilter | None = None
     transform: RouteTransform | None = None
-    mapping: dict[str, Any] | None = None
+    mapping: dict[str, Any] | str | None = None  # declarative, or "package.module:function"
     format: str | None = None
     sla: Seconds | None = None
     mode: Literal["live", "shadow"] = "live"

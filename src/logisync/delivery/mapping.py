@@ -98,8 +98,10 @@ def _function(spec: str) -> Mapper:
     module_name, _, name = spec.partition(":")
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ValueError(f"mapping function {spec!r}: cannot import {module_name!r} ({exc})") from None
+    except Exception as exc:  # not found, or its import failed (a syntax error, a fault at import)
+        raise ValueError(
+            f"mapping function {spec!r}: cannot import {module_name!r} ({type(exc).__name__}: {exc})"
+        ) from None
     function = getattr(module, name, None)
     if not callable(function):
         raise ValueError(f"mapping function {spec!r}: {module_name!r} has no function {name!r}")

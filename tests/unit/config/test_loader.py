@@ -351,3 +351,26 @@ def test_an_atp_share_above_one_is_refused():
     assert problems(text) == [
         "hub.yaml:4: routes[0].transform.atp.share: Input should be less than or equal to 1"
     ]
+
+
+def test_a_route_mapping_may_name_a_python_function_checked_when_the_map_loads():
+    text = BASE + "  - {name: by-function, domain: inventory, to: erp, mapping: 'fixtures.mappings:to_erp'}\n"
+    [_, route] = parse_syncmap(text, "hub.yaml", env={}).routes
+    assert route.mapping == "fixtures.mappings:to_erp"
+    bad = BASE + (
+        "  - {name: no-module, domain: inventory, to: erp, mapping: 'fixtures.no_such_module:to_erp'}\n"
+        "  - {name: no-function, domain: inventory, to: erp, mapping: 'fixtures.mappings:NOT_A_FUNCTION'}\n"
+        "  - {name: no-colon, domain: inventory, to: erp, mapping: 'fixtures.mappings.to_erp'}\n"
+        "  - {name: bad-path, domain: inventory, to: erp, mapping: {sku: nowhere.sku}}\n"
+    )
+    found = problems(bad)
+    assert [line.split(": ", 2)[:2] for line in found] == [
+        ["hub.yaml:9", "routes[1].mapping"],
+        ["hub.yaml:10", "routes[2].mapping"],
+        ["hub.yaml:11", "routes[3].mapping"],
+        ["hub.yaml:12", "routes[4].mapping"],
+    ]
+    assert "cannot import 'fixtures.no_such_module'" in found[0]
+    assert "has no function 'NOT_A_FUNCTION'" in found[1]
+    assert "is not written 'package.module:function'" in found[2]
+    assert "nowhere" in found[3]
