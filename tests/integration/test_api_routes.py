@@ -89,3 +89,60 @@ def test_in_serve_mode_a_change_is_delivered_and_the_route_shows_it(store, monke
         1,
         0,
     )
+
+
+def test_a_shadow_routes_differences_from_its_target_are_listed(store, monkeypatch):
+    import asyncio
+
+    from logisync.delivery.dispatcher import Dispatcher
+    from logisync.domain.change import Change
+    from logisync.domain.kinds import Domain
+    from logisync.pipeline import Pipeline
+
+    set_keys(monkeypatch)
+    port = free_port()
+    hub = with_admin(
+        parse_syncmap(
+            f"""\
+systems:
+  wms: {{kind: wms, auth: {{api_key_env: TEST_WMS_KEY}}}}
+  shop:
+    kind: marketplace
+    transport: {{allow_private_network: true}}
+    read: {{url: "http://127.0.0.1:{port}/inventory/{{key}}", path: data, compare: [data.on_hand]}}
+owners:
+  inventory.quantities: wms
+routes:
+  - {{name: stock-shadow, domain: inventory, to: shop, mode: shadow}}
+""",
+            env={},
+        )
+    )
+    Pipeline(store, hub).ingest(
+        "wms",
+        [
+            Change(id=f"s{i}", domain=Domain.inventory, key=f"SKU-{i}@DC1", fields={"on_hand": i})
+            for i in (1, 2)
+        ],
+    )
+    target = LoopbackTarget()
+    target.current = {"SKU-1@DC1": {"data": {"on_hand": 1}}, "SKU-2@DC1": {"data": {"on_hand": 20}}}
+    dispatcher = Dispatcher.for_syncmap(hub, store, KEYS)
+
+    async def shadow() -> None:
+        async with target.serving(port):
+            await dispatcher.workers[0].drain()
+        for close in dispatcher.closers:
+            await close()
+
+    asyncio.run(shadow())
+    app = create_app(hub, store, env=KEYS)
+    with LiveServer(app) as live, httpx.Client(base_url=live.url, timeout=10) as client:
+        assert client.get("/v1/routes/stock-shadow/shadow", headers=WMS).status_code == 403
+        assert client.get("/v1/routes/nope/shadow", headers=ADMIN).status_code == 404
+        every = client.get("/v1/routes/stock-shadow/shadow", headers=ADMIN).json()
+        differing = client.get("/v1/routes/stock-shadow/shadow?differs=true", headers=ADMIN).json()
+    assert sorted(r["key"] for r in every["results"]) == ["SKU-1@DC1", "SKU-2@DC1"]
+    [one] = differing["results"]
+    assert one["key"] == "SKU-2@DC1" and one["body"]["data"] == {"on_hand": 2}
+    assert one["diff"]["fields"] == {"data.on_hand": {"hub": 2, "target": 20}}

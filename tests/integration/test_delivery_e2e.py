@@ -13,6 +13,7 @@ from logisync.delivery.dispatcher import Dispatcher
 from logisync.domain.change import Change
 from logisync.domain.kinds import Domain
 from logisync.pipeline import Pipeline
+from logisync.store.outbox import OutboxQueue
 
 SECRET = "whsec_bG9vcGJhY2stdGFyZ2V0LXNlY3JldC1mb3ItZTJl"
 ENV = {"ERP_SECRET": SECRET}
@@ -204,3 +205,95 @@ routes:
     assert store.list_outbox(route="stock-to-erp", limit=100) and all(
         row.key != "SKU-9@DC1" for row in store.list_outbox(limit=100)
     )  # the ERP's change was never queued for the ERP
+
+
+def test_shadow_mode_reads_the_target_and_records_the_difference(store):
+    port = free_port()
+    hub = parse_syncmap(
+        f"""\
+systems:
+  wms: {{kind: wms}}
+  shop:
+    kind: storefront
+    signing: {{secret_env: ERP_SECRET}}
+    transport: {{allow_private_network: true}}
+    read: {{url: "http://127.0.0.1:{port}/inventory/{{key}}", path: data}}
+owners:
+  inventory: wms
+routes:
+  - {{name: stock-shadow, domain: inventory, to: shop, mode: shadow, mapping: {{sku: key, on_hand: fields.on_hand, tags: "fields.tags?"}}}}
+""",
+        env=ENV,
+    )
+    Pipeline(store, hub).ingest(
+        "wms",
+        [
+            Change(id="a", domain=Domain.inventory, key="SKU-1@DC1", fields={"on_hand": 5}),
+            Change(id="b", domain=Domain.inventory, key="SKU-2@DC1", fields={"on_hand": 7}),
+            Change(id="c", domain=Domain.inventory, key="SKU-3@DC1", fields={"on_hand": 1}),
+        ],
+    )
+    target = LoopbackTarget(SECRET)
+    target.current = {
+        "SKU-1@DC1": {"sku": "SKU-1@DC1", "on_hand": 5},  # the same
+        "SKU-2@DC1": {"sku": "SKU-2@DC1", "on_hand": 9, "extra": 1},  # another count
+    }  # SKU-3@DC1: the target has no such record (404)
+    dispatcher = Dispatcher.for_syncmap(hub, store, ENV)
+    [worker] = dispatcher.workers
+
+    async def scenario() -> None:
+        async with target.serving(port):
+            await worker.drain()
+        for close in dispatcher.closers:
+            await close()
+
+    asyncio.run(scenario())
+    assert target.received == [] and target.bad_signatures == 0  # read, signed, never sent
+    assert sorted(target.reads) == ["SKU-1@DC1", "SKU-2@DC1", "SKU-3@DC1"]  # "@" URL-encoded in the path
+    results = {r.key: r for r in OutboxQueue(store).shadow_results("stock-shadow")}  # type: ignore[arg-type]
+    assert results["SKU-1@DC1"].diff == {"read": "ok", "differs": False, "fields": {}, "error": None}
+    assert results["SKU-2@DC1"].diff["fields"] == {"on_hand": {"hub": 7, "target": 9}}
+    assert results["SKU-2@DC1"].body == {"sku": "SKU-2@DC1", "on_hand": 7}
+    missing = results["SKU-3@DC1"].diff
+    assert (missing["read"], missing["differs"]) == ("missing", True)
+    assert missing["fields"]["on_hand"] == {"hub": 1, "target": None}
+    only = OutboxQueue(store).shadow_results("stock-shadow", differs=True)  # type: ignore[arg-type]
+    assert sorted(r.key for r in only) == ["SKU-2@DC1", "SKU-3@DC1"]
+    s = worker.stats
+    assert (s.shadowed, s.shadow_compared, s.shadow_differed, s.shadow_read_failed) == (3, 3, 2, 0)
+
+
+def test_a_shadow_read_that_fails_is_recorded_not_retried(store):
+    port = free_port()  # nothing listens there
+    hub = parse_syncmap(
+        f"""\
+systems:
+  wms: {{kind: wms}}
+  shop:
+    kind: storefront
+    transport: {{allow_private_network: true, timeout: 2s}}
+    read: {{url: "http://127.0.0.1:{port}/inventory/{{key}}"}}
+owners:
+  inventory: wms
+routes:
+  - {{name: stock-shadow, domain: inventory, to: shop, mode: shadow}}
+""",
+        env={},
+    )
+    Pipeline(store, hub).ingest(
+        "wms", [Change(id="a", domain=Domain.inventory, key="SKU-1@DC1", fields={"on_hand": 5})]
+    )
+    dispatcher = Dispatcher.for_syncmap(hub, store, {})
+    [worker] = dispatcher.workers
+
+    async def scenario() -> None:
+        await worker.drain()
+        for close in dispatcher.closers:
+            await close()
+
+    asyncio.run(scenario())
+    [row] = store.list_outbox(route="stock-shadow")
+    assert row.state == "shadowed"
+    [result] = OutboxQueue(store).shadow_results("stock-shadow")  # type: ignore[arg-type]
+    assert result.diff["read"] == "failed" and result.diff["error"].startswith("connection")
+    assert worker.stats.shadow_read_failed == 1

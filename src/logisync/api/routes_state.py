@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -14,10 +14,11 @@ from ..delivery.dispatcher import Dispatcher
 from ..domain.change import now_us
 from ..monitor.lag import route_lags
 from ..store.base import Store
+from ..store.outbox import OutboxQueue
 from .auth import Caller, Keyring, authenticator
 from .problems import ApiProblem
 from .responses import json_response
-from .schemas import Problem, RoutesState
+from .schemas import Problem, RoutesState, ShadowResults
 
 
 def routes_router(
@@ -26,6 +27,7 @@ def routes_router(
     router = APIRouter(tags=["routes"])
     caller_of = authenticator(keyring)
     workers = {w.route.name: w for w in (dispatcher.workers if dispatcher is not None else [])}
+    queue = OutboxQueue(store)  # type: ignore[arg-type]
 
     @router.get(
         "/v1/routes",
@@ -61,10 +63,44 @@ def routes_router(
                     dead=s.dead,
                     coalesced=s.coalesced,
                     shadowed=s.shadowed,
+                    shadow_compared=s.shadow_compared,
+                    shadow_differed=s.shadow_differed,
+                    shadow_read_failed=s.shadow_read_failed,
                     last_error=s.last_error,
                 )
             shown.append(row)
         return json_response(RoutesState.model_validate({"routes": shown}).model_dump(mode="json"))
+
+    @router.get(
+        "/v1/routes/{name}/shadow",
+        response_model=ShadowResults,
+        summary="A shadow route's results: what it would send, and the difference from the target",
+        responses={
+            401: {"model": Problem, "description": "no API key, or an unknown one"},
+            403: {"model": Problem, "description": "only the admin key reads the routes"},
+            404: {"model": Problem, "description": "no route of that name"},
+        },
+    )
+    async def shadow(
+        name: str,
+        caller: Caller = Depends(caller_of),
+        limit: int = Query(100, ge=1, le=1000, description="at most this many, newest first"),
+        differs: bool = Query(False, description="only results where the target had something else"),
+    ) -> Response:
+        """The newest results of a route (shadow mode, or a route that ran in shadow mode before):
+        per key, the body it would have sent and, where its target can be read (the system's
+        `read`), the field-level difference from what the target had then."""
+        if not caller.admin:
+            raise ApiProblem(403, "forbidden", "only the admin key reads the routes")
+        if not any(r.name == name for r in syncmap.routes):
+            raise ApiProblem(404, "not_found", f"no route {name!r} in the sync map")
+        found = await run_in_threadpool(queue.shadow_results, name, limit=limit, differs=differs)
+        results = [
+            {"id": r.id, "key": r.key, "at_us": r.at_us, "body": r.body, "diff": r.diff} for r in found
+        ]
+        return json_response(
+            ShadowResults.model_validate({"route": name, "results": results}).model_dump(mode="json")
+        )
 
     return router
 

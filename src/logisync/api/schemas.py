@@ -183,11 +183,36 @@ class RouteState(Body):
     dead: int | None = None
     coalesced: int | None = None
     shadowed: int | None = None
+    shadow_compared: int | None = Field(
+        None, description="shadow deliveries compared with what the target has"
+    )
+    shadow_differed: int | None = Field(None, description="of those, where the target had something else")
+    shadow_read_failed: int | None = Field(None, description="shadow reads of the target that failed")
     last_error: str | None = None
 
 
 class RoutesState(Body):
     routes: list[RouteState]
+
+
+class ShadowResultOut(Body):
+    """What a shadow route would have sent for a key, and how that differs from the target."""
+
+    id: int = Field(description="the outbox row")
+    key: str
+    at_us: int = Field(description="when it was computed, µs since the epoch")
+    body: Any = Field(description="the body the route would have sent")
+    diff: dict[str, Any] | None = Field(
+        None,
+        description="null when the target cannot be read (no `read` for the system); else `read` (ok, "
+        "missing: the target has no such record, failed), `differs`, `fields` ({path: {hub, target}}), "
+        "`error`",
+    )
+
+
+class ShadowResults(Body):
+    route: str
+    results: list[ShadowResultOut]
 
 
 # -- the exceptions inbox ----------------------------------------------------------------------------

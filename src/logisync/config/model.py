@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from croniter import croniter
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
@@ -37,6 +38,32 @@ XrefKind = Literal["sku", "location", "service"]
 XrefName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]{0,49}$")]
 
 
+class ReadConfig(Section):
+    """Where the hub can read what a system holds now, for shadow routes to compare with.
+
+    `url` names the record by `{key}` (URL-encoded), e.g. `https://shop.example/api/stock/{key}`;
+    the call is a GET with the system's transport headers and signing. `path` is where the value
+    sits in the JSON answer (dotted, e.g. `data`; none: the whole answer); `compare` lists the
+    body paths to compare (none: every field of the body the route would send).
+    """
+
+    url: str
+    path: str | None = None
+    compare: list[str] | None = Field(default=None, min_length=1)
+
+    @field_validator("url")
+    @classmethod
+    def _template(cls, url: str) -> str:
+        parts = urlsplit(url.replace("{key}", "k"))
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{url!r} is not an http:// or https:// URL with a host")
+        if "{key}" not in url:
+            raise ValueError(f"{url!r} does not say where the record's key goes (write {{key}})")
+        if "{" in url.replace("{key}", "") or "}" in url.replace("{key}", ""):
+            raise ValueError(f"{url!r}: only {{key}} may be written in braces")
+        return url
+
+
 class SystemConfig(Section):
     """An external party the hub talks to.
 
@@ -54,6 +81,7 @@ class SystemConfig(Section):
     writes: list[Domain | Literal["*"]] | None = None  # default: the domains it owns something in
     reads: list[Domain | Literal["*"]] | None = None  # default: what it writes or is routed
     transport: dict[str, Any] | None = None
+    read: ReadConfig | None = None  # shadow routes read what the system has, to compare
     description: str | None = None
     xref: dict[XrefKind, XrefName] | None = None
 

@@ -32,6 +32,7 @@ from .budget import RateBudget, RateLimit
 from .errors import DeliveryError, ErrorKind, MappingError
 from .mapping import Mapper, compile_mapping
 from .outgoing import Delivery, delivery_id
+from .readback import Reader
 from .retry import Dead, RetryPolicy
 
 Clock = Callable[[], float]  # seconds since the epoch
@@ -58,6 +59,9 @@ class RouteStats:
     retried: int = 0
     dead: int = 0
     shadowed: int = 0
+    shadow_compared: int = 0  # shadow deliveries compared with what the target has
+    shadow_differed: int = 0  # ... of which the target had something else
+    shadow_read_failed: int = 0  # the target could not be read
     last_error: str | None = None
     failed_rounds: int = 0
     latencies: list[float] = field(default_factory=list)  # change accepted -> target acknowledged, s
@@ -90,6 +94,7 @@ class RouteWorker:
         round_size: int = 500,
         keep_latencies: bool = False,
         compare_and_set: bool = False,
+        reader: Reader | None = None,
     ) -> None:
         self.route = route
         self.store = store
@@ -104,6 +109,7 @@ class RouteWorker:
         # without a mapping, a compare-and-set target finds what it last received under `expected`
         self.expected = compare_and_set and route.mapping is None
         self.atp = route.transform.atp if route.transform is not None else None
+        self.reader = reader  # shadow mode: what the target has now, to compare with
         self.stats = RouteStats()
         self.keep_latencies = keep_latencies
 
@@ -151,8 +157,11 @@ class RouteWorker:
         built, failed = await asyncio.to_thread(self._build, leases)
         results: list[Settled] = list(failed)
         if self.route.mode == "shadow":
-            for b in built:
-                results.extend(self._settled(b, "shadowed"))
+            diffs: list[dict[str, Any] | None] = [None] * len(built)
+            if self.reader is not None:
+                diffs = list(await asyncio.gather(*(self._compare(b) for b in built)))
+            for b, diff in zip(built, diffs, strict=True):
+                results.extend(self._settled(b, "shadowed", diff))
             self.stats.shadowed += len(built)
         else:
             size = self.route.batch
@@ -304,9 +313,25 @@ class RouteWorker:
                 out.append(Settled(lease, "pending", error=str(error), next_attempt_us=_us(decision.at)))
         return out
 
-    def _settled(self, built: Built, state: str) -> list[Settled]:
+    async def _compare(self, built: Built) -> dict[str, Any]:
+        """Shadow mode: how the body differs from what the target has (see `readback`)."""
+        assert self.reader is not None
+        compared = await self.reader.compare(built.state_key, f"read-{built.delivery.id}", built.body)
+        self.stats.shadow_compared += compared.read != "failed"
+        self.stats.shadow_differed += compared.differs
+        self.stats.shadow_read_failed += compared.read == "failed"
+        return compared.as_dict()
+
+    def _settled(self, built: Built, state: str, diff: dict[str, Any] | None = None) -> list[Settled]:
         return [
-            Settled(lease, state, body=built.body, fields=built.delivery.fields, state_key=built.state_key)
+            Settled(
+                lease,
+                state,
+                body=built.body,
+                fields=built.delivery.fields,
+                state_key=built.state_key,
+                diff=diff,
+            )
             for lease in built.leases
         ]
 
@@ -369,18 +394,20 @@ class Dispatcher:
         cls, syncmap: SyncMap, store: Store, env: Mapping[str, str] | None = None, **kw: Any
     ) -> Dispatcher:
         """A worker for every route, sending through each target's HTTP transport, budget and breaker."""
-        from .senders import build_targets, route_policies
+        from .senders import build_readers, build_targets, route_policies
 
         targets = build_targets(syncmap, env)
+        readers = build_readers(syncmap, targets, env)
         queue = OutboxQueue(store)  # type: ignore[arg-type]
         clock = kw.get("clock", time.time)
         workers = [
-            RouteWorker(route, store, queue, clock=clock, **route_policies(route, targets))
+            RouteWorker(route, store, queue, clock=clock, **route_policies(route, targets, readers))
             for route in syncmap.routes
             if route.mode == "shadow"
             or route.to in targets  # no url yet: its rows wait (status shows the lag)
         ]
         closers = [t.transport.close for t in targets.values()]
+        closers += [r.transport.close for r in readers.values()]
         return cls(store, workers, syncmap=syncmap, closers=closers, **kw)
 
     def notify(self) -> None:

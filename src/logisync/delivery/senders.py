@@ -39,6 +39,7 @@ from .breaker import BreakerPolicy, CircuitBreaker
 from .budget import RateBudget, RateLimit
 from .errors import DeliveryError, ErrorKind
 from .outgoing import Delivery
+from .readback import Reader
 from .retry import WEBHOOK_SCHEDULE, RetryPolicy
 
 _POLICY_KEYS = ("rate", "burst", "retry", "breaker")
@@ -161,12 +162,37 @@ def build_targets(syncmap: SyncMap, env: Mapping[str, str] | None = None) -> dic
     }
 
 
-def route_policies(route: RouteConfig, targets: Mapping[str, LiveTarget]) -> dict[str, Any]:
-    """The sender and shared policies a route's worker uses."""
+def build_readers(
+    syncmap: SyncMap, targets: Mapping[str, LiveTarget], env: Mapping[str, str] | None = None
+) -> dict[str, Reader]:
+    """A reader for every system a shadow route targets that has a `read` section.
+
+    The reads use the system's transport headers, signing and TLS settings, and count against its
+    rate budget (shared with its live routes, when it has any)."""
+    wanted = {r.to for r in syncmap.routes if r.mode == "shadow"}
+    readers: dict[str, Reader] = {}
+    for name in sorted(wanted):
+        system = syncmap.systems[name]
+        if system.read is None:
+            continue
+        as_target = system.model_copy(update={"url": system.read.url.replace("{key}", "key")})
+        own = build_target(name, as_target, env)
+        live = targets.get(name)
+        budget = live.budget if live is not None else own.budget
+        readers[name] = Reader(name, system.read, own.target, own.transport, budget)
+    return readers
+
+
+def route_policies(
+    route: RouteConfig, targets: Mapping[str, LiveTarget], readers: Mapping[str, Reader] | None = None
+) -> dict[str, Any]:
+    """The sender and shared policies a route's worker uses (a shadow route: its reader, if any)."""
     target = targets.get(route.to)
+    reader = (readers or {}).get(route.to) if route.mode == "shadow" else None
     if target is None:
-        return {"sender": Unreachable(route.to)}
+        return {"sender": Unreachable(route.to), "reader": reader}
     return {
+        "reader": reader,
         "sender": HttpSender(target),
         "retry": target.retry,
         "breaker": target.breaker,

@@ -111,6 +111,17 @@ class Settled:
     diff: Any = None  # shadowed: how what it would send differs from what the target has
 
 
+@dataclass(frozen=True, slots=True)
+class ShadowResult:
+    """What a shadow route would have sent for a key, and its difference from the target."""
+
+    id: int
+    key: str
+    body: Any
+    diff: dict[str, Any] | None  # None: the target was not read (no `read` for the system)
+    at_us: int
+
+
 @dataclass(slots=True)
 class Backlog:
     """A route's undelivered rows: how many, and since when."""
@@ -277,6 +288,27 @@ class OutboxQueue:
             for key, body in self.store._query_raw(sql, params):
                 found[key] = loads(body)
         return found
+
+    def shadow_results(self, route: str, *, limit: int = 100, differs: bool = False) -> list[ShadowResult]:
+        """A shadow route's newest results first: what it would have sent and, where the target was
+        read, how that differs from what the target had (`differs`: only those that differ)."""
+        sql = "SELECT id, key, body, diff, updated_us FROM outbox WHERE route = ? AND state = 'shadowed'"
+        found: list[ShadowResult] = []
+        before = None
+        for _ in range(20):  # at most 10,000 rows looked at: the newest results are what matter
+            if len(found) >= limit:
+                break
+            page = sql + (" AND id < ?" if before is not None else "") + " ORDER BY id DESC LIMIT ?"
+            params = [route, *([before] if before is not None else []), 500]
+            rows = self.store._query(page, params)
+            for oid, key, body, diff, at in rows:
+                result = ShadowResult(oid, key, loads(body), loads(diff), at)
+                if not differs or (result.diff is not None and result.diff.get("differs")):
+                    found.append(result)
+            if len(rows) < 500:
+                break
+            before = rows[-1][0]
+        return found[:limit]
 
     def backlog(self) -> dict[str, Backlog]:
         """Per route: rows pending and in flight, and the acceptance time of the oldest."""
