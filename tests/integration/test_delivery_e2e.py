@@ -261,6 +261,10 @@ routes:
     assert sorted(r.key for r in only) == ["SKU-2@DC1", "SKU-3@DC1"]
     s = worker.stats
     assert (s.shadowed, s.shadow_compared, s.shadow_differed, s.shadow_read_failed) == (3, 3, 2, 0)
+    from logisync.console.status import gather  # `logisync status` counts them too
+
+    [route] = gather(store, hub)["routes"]
+    assert (route["route"], route["shadow_differs"]) == ("stock-shadow", 2)
 
 
 def test_a_shadow_read_that_fails_is_recorded_not_retried(store):

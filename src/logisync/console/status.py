@@ -13,6 +13,7 @@ from ..domain.change import now_us
 from ..domain.kinds import OutcomeKind
 from ..monitor.lag import route_lags
 from ..store import Store
+from ..store.outbox import OutboxQueue
 
 
 def gather(store: Store, syncmap: SyncMap | None = None) -> dict[str, Any]:
@@ -35,6 +36,12 @@ def gather(store: Store, syncmap: SyncMap | None = None) -> dict[str, Any]:
     }
     if syncmap is not None:
         figures["routes"] = [lag.as_dict() for lag in route_lags(syncmap, store, now_us())]
+        queue = OutboxQueue(store)  # type: ignore[arg-type]
+        for row in figures["routes"]:
+            if (
+                row["mode"] == "shadow"
+            ):  # of its newest results (up to 10,000), how many differ from the target
+                row["shadow_differs"] = len(queue.shadow_results(row["route"], limit=10_000, differs=True))
     return figures
 
 
@@ -78,12 +85,13 @@ def tables(figures: dict[str, Any]) -> list[Table]:
 def routes_table(routes: list[dict[str, Any]]) -> Table:
     """Each route's backlog and lag, red when over its SLA."""
     table = Table(title="routes: lag against SLA", title_justify="left")
-    for column in ("route", "mode", "pending", "in flight", "lag", "SLA"):
+    for column in ("route", "mode", "pending", "in flight", "lag", "SLA", "shadow differs"):
         table.add_column(column, justify="left" if column in ("route", "mode") else "right")
     for r in routes:
         lag = Text(f"{r['lag_s']:.1f} s", style="red bold" if r["breached"] else "green")
         sla = "—" if r["sla_s"] is None else f"{r['sla_s']:.0f} s"
-        table.add_row(r["route"], r["mode"], str(r["pending"]), str(r["in_flight"]), lag, sla)
+        differs = "—" if "shadow_differs" not in r else str(r["shadow_differs"])
+        table.add_row(r["route"], r["mode"], str(r["pending"]), str(r["in_flight"]), lag, sla, differs)
     if not routes:
-        table.add_row("none", "", "0", "0", "", "")
+        table.add_row("none", "", "0", "0", "", "", "")
     return table
