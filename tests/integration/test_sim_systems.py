@@ -19,6 +19,8 @@ from typing import Any
 import httpx
 import pytest
 from aiohttp import web
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from logisync.delivery.signing import new_secret, signature_headers, verify
 from logisync.sim.carrier import SimCarrier
@@ -279,5 +281,81 @@ def test_the_sim_syncmap_is_a_valid_sync_map() -> None:
         finally:
             for system in systems.values():
                 await system.stop()
+
+    run(go)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    drop=st.sampled_from([0.0, 0.3]),
+    duplicate=st.floats(0, 1),
+    reorder=st.floats(0, 1),
+    n=st.integers(1, 12),
+)
+def test_webhook_faults_lose_nothing_but_what_they_drop(
+    seed: int, drop: float, duplicate: float, reorder: float, n: int
+) -> None:
+    """Whatever the shares, every webhook not dropped on purpose reaches the receiver, validly signed."""
+
+    async def go() -> None:
+        secret = new_secret()
+        receiver = Receiver(secret, "standard-webhooks")
+        async with receiver as hub:
+            faults = Faults(drop_webhooks=drop, duplicate_events=duplicate, reorder_events=reorder)
+            carrier = SimCarrier("carrier", clock=SimClock(1000), faults=faults, seed=seed)
+            await started(carrier, hub, secret, new_secret())
+            carrier.tracking["T1"] = {"shipment_number": "S1", "events": []}
+            for _ in range(n):
+                await carrier.scan("T1", "in_transit", carrier.clock.now())
+            await carrier.stop()
+            dropped = {s.id for s in carrier.sent if s.dropped}
+            delivered = {s.id for s in carrier.sent if not s.dropped}
+            assert len(dropped | delivered) == n and not dropped & delivered
+            assert {i for i, _ in receiver.got} == delivered and receiver.refused == 0
+            assert len(receiver.got) == n - len(dropped) + carrier.stats["webhooks_duplicated"]
+
+    run(go)
+
+
+def test_inbound_mappings_read_what_the_systems_send() -> None:
+    """Each marketplace's order webhook maps to the same canonical order."""
+    from logisync.sim import mappings
+
+    async def go() -> None:
+        payloads: dict[str, Any] = {}
+        for flavour in ("shop", "market"):
+            receiver = Receiver(new_secret(), "standard-webhooks")
+            receiver.check = lambda request, body: (
+                request.headers.get(  # type: ignore[method-assign]
+                    "webhook-id"
+                )
+                or request.headers["X-Shopify-Webhook-Id"]
+            )
+            async with receiver as hub:
+                system = SimMarketplace(flavour, flavour=flavour, clock=SimClock(100))
+                await started(system, hub, "s3cret" if flavour == "shop" else new_secret(), new_secret())
+                system.stock.update({"A": 5, "B": 5})
+                await system.place_order([("A", 2), ("B", 1)], order_id="O-9")
+                payloads[flavour] = receiver.got[0][1]
+                await system.stop()
+
+        class Context:
+            system = "x"
+
+        shop = mappings.shop_inbound(payloads["shop"], Context())
+        market = mappings.market_inbound(payloads["market"], Context())
+        assert [(c["domain"], c["key"], c["fields"]["lines"]) for c in shop] == [
+            (
+                "order",
+                "O-9",
+                [{"line_no": 1, "sku": "A", "quantity": 2}, {"line_no": 2, "sku": "B", "quantity": 1}],
+            )
+        ]
+        assert [(c["domain"], c["key"], c["fields"]["lines"]) for c in market] == [
+            (c["domain"], c["key"], c["fields"]["lines"]) for c in shop
+        ]
+        with pytest.raises(ValueError, match="line_items"):
+            mappings.shop_inbound({"id": "O-1", "line_items": "lots"}, Context())
 
     run(go)

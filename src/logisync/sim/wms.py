@@ -192,7 +192,7 @@ class SimWms(SimSystem):
             len(s["packages"]) for s in self.shipments.values() if s["order_number"] == number
         )
         key = f"SH-{number}-{shipped_before + 1}"
-        tracking = f"SIM{abs(hash((self.name, key))) % 10**10:010d}"
+        tracking = f"SIM{self.random.randrange(10**10):010d}"  # seeded: the same run, the same numbers
         package_lines = []
         for line in order["lines"]:
             n = take.pop(line["sku"], 0)
