@@ -359,3 +359,24 @@ def test_inbound_mappings_read_what_the_systems_send() -> None:
             mappings.shop_inbound({"id": "O-1", "line_items": "lots"}, Context())
 
     run(go)
+
+
+def test_a_fulfilment_marks_the_shops_order_shipped_in_canonical_names() -> None:
+    async def go() -> None:
+        call_secret = new_secret()
+        async with Receiver("s", "shopify") as hub:
+            shop = SimMarketplace("shop", flavour="shop", clock=SimClock(100))
+            await started(shop, hub, "s", call_secret)
+            shop.stock["A"] = 1
+            key = await shop.place_order([("A", 1)])
+            fulfilment = {
+                "fulfillment": {"id": "SH-1", "order_id": key, "tracking_numbers": ["T"], "status": None}
+            }
+            async with httpx.AsyncClient() as client:
+                raw, headers = signed(call_secret, fulfilment)
+                assert (await client.post(shop.url, content=raw, headers=headers)).status_code == 200
+            assert shop.view("order")[key]["status"] == "shipped"
+            assert shop.view("shipment") == {"SH-1": {"order_number": key, "tracking_numbers": ["T"]}}
+            await shop.stop()
+
+    run(go)

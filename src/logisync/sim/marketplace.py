@@ -56,9 +56,11 @@ class SimMarketplace(SimSystem):
         if domain == "order":
             return {key: dict(order) for key, order in self.orders.items()}
         if domain == "product":
-            return {key: dict(p) for key, p in self.products.items()}
+            return {key: _canonical(p, {"title": "name"}) for key, p in self.products.items()}
         if domain == "shipment":
-            return {key: dict(s) for key, s in self.shipments.items()}
+            names = {"order_id": "order_number", "order_number": "order_number"}
+            names.update(tracking_numbers="tracking_numbers", status="status")
+            return {key: _canonical(s, names) for key, s in self.shipments.items()}
         return {}
 
     # -- the hub's calls ----------------------------------------------------------------------------
@@ -82,8 +84,8 @@ class SimMarketplace(SimSystem):
         key = _text(record, "shipment_number" if kind == "shipment" else "id", kind)
         self.shipments[key] = dict(record)
         order = self.orders.get(str(record.get("order_number") or record.get("order_id") or ""))
-        if order is not None and record.get("status"):
-            order["shipment_status"] = record["status"]
+        if order is not None and order["status"] != "cancelled":
+            order["status"] = "delivered" if record.get("status") == "delivered" else "shipped"
         return {"ok": True}
 
     def _kinds(self) -> tuple[str, ...]:
@@ -199,3 +201,8 @@ def _count(value: Any, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise BadCall(where, f"a whole number of units, 0 or more, not {value!r}")
     return value
+
+
+def _canonical(record: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """The fields of `record` this system shares with the hub, under their canonical names."""
+    return {canonical: record[own] for own, canonical in names.items() if record.get(own) is not None}
