@@ -40,21 +40,23 @@ _RECLAIM = (
     "UPDATE outbox SET state = 'pending', lease_owner = NULL, lease_until_us = NULL "
     "WHERE route = ? AND state = 'in_flight' AND lease_until_us < ?"
 )
-# each key's head that is due: an event key's oldest pending row; a state key's newest pending row
-# when none of its rows waits for a retry; never a key with a row in flight
+# each key's head that is due: its oldest pending row, when no row of the key is in flight and
+# (a state key) none of its rows waits for a retry. Heads come early in id order, so a large
+# backlog is not scanned to its end to find them.
 _DUE_HEADS = (
     "SELECT o.id, o.key, o.domain, o.change_seq, o.coalescing, o.attempts, o.first_us FROM outbox o "
     "WHERE o.route = ? AND o.state = 'pending' AND o.next_attempt_us <= ? AND NOT EXISTS ("
     "SELECT 1 FROM outbox b WHERE b.route = o.route AND b.key = o.key AND b.id <> o.id AND ("
     "b.state = 'in_flight' OR (b.state = 'pending' AND ("
-    "(o.coalescing = 1 AND (b.id > o.id OR b.next_attempt_us > ?)) OR (o.coalescing = 0 AND b.id < o.id)"
+    "b.id < o.id OR (o.coalescing = 1 AND b.next_attempt_us > ?)"
     ")))) ORDER BY o.id LIMIT ?"
 )
-# what each carrier replaces: its key's pending rows up to it, and the oldest acceptance among them
+# a state key's backlog from its head: the newest row (the carrier), how many, the oldest acceptance
 _GROUPS = (
-    "SELECT c.id, count(*), min(o.first_us) FROM outbox c JOIN outbox o ON o.route = c.route "
-    "AND o.key = c.key AND o.state = 'pending' AND o.id <= c.id WHERE c.id IN ({in}) GROUP BY c.id"
+    "SELECT h.id, max(o.id), count(*), min(o.first_us) FROM outbox h JOIN outbox o ON o.route = h.route "
+    "AND o.key = h.key AND o.state = 'pending' WHERE h.id IN ({in}) GROUP BY h.id"
 )
+_CARRIERS = "SELECT id, change_seq, attempts FROM outbox WHERE id IN ({in})"
 _TAKE = (
     "UPDATE outbox SET state = 'in_flight', lease_owner = ?, lease_until_us = ?, updated_us = ?, "
     "first_us = ? WHERE id = ? AND state = 'pending'"
@@ -170,17 +172,23 @@ class OutboxQueue:
             )
             if not rows:
                 return []
-            carriers = [row[0] for row in rows if row[4]]
-            groups: dict[int, tuple[int, int]] = {}
-            if carriers:
-                sql, params = store._in(_GROUPS, [], carriers)
-                groups = {cid: (int(n), int(first)) for cid, n, first in store._fetch(tx.cur, sql, params)}
+            heads = [row[0] for row in rows if row[4]]
+            groups: dict[int, tuple[int, int, int]] = {}  # head -> (carrier, rows, oldest acceptance)
+            carriers: dict[int, tuple[int, int]] = {}  # carrier -> (change_seq, attempts)
+            if heads:
+                sql, params = store._in(_GROUPS, [], heads)
+                for hid, newest, n, first in store._fetch(tx.cur, sql, params):
+                    groups[hid] = (int(newest), int(n), int(first))
+                sql, params = store._in(_CARRIERS, [], [g[0] for g in groups.values()])
+                carriers = {cid: (seq, att) for cid, seq, att in store._fetch(tx.cur, sql, params)}
             leases: list[Lease] = []
             for oid, key, domain, seq, coalescing, attempts, first in rows:
-                n, oldest = groups.get(oid, (1, first)) if coalescing else (1, first)
-                leases.append(
-                    Lease(oid, route, domain, key, seq, attempts, min(first, oldest), n - 1, bool(coalescing))
-                )
+                if not coalescing:
+                    leases.append(Lease(oid, route, domain, key, seq, attempts, first, 0, False))
+                    continue
+                carrier, n, oldest = groups[oid]
+                seq, attempts = carriers[carrier]  # the newest carries the key, with its own attempts
+                leases.append(Lease(carrier, route, domain, key, seq, attempts, min(first, oldest), n - 1))
             until = now_us + self.lease_us
             store._many(
                 tx.cur, _TAKE, [(self.owner, until, now_us, lease.first_us, lease.id) for lease in leases]
