@@ -42,6 +42,16 @@ class StoreBusy(StoreError):
     transient = True
 
 
+class HubWriteLost(LogisyncError):
+    """A value the hub derived (a hold, a status that follows) was not taken by its record.
+
+    The hub's own fields always win by construction, so this is a fault: the batch fails whole,
+    nothing of it is committed, and the sender is told to retry rather than a hold being lost.
+    """
+
+    code = "hub_write_lost"
+
+
 class MigrationError(StoreError):
     """The store's schema is newer than this code, or a migration failed."""
 

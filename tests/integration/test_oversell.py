@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+import logisync.pipeline.ingest as ingest_module
 from fixtures.channels import RULES, SYNCMAP
 from logisync.domain.atp import channel_atp
 from logisync.domain.change import Change
@@ -153,6 +154,25 @@ def test_nobody_but_the_hub_writes_the_holds(store, pipeline):
     [out] = pipeline.ingest("shop", [order("o1", "SO-1", reservations={"SKU-1": {"DC1": 1}})])
     assert out.outcome == "quarantined"
     assert out.reason == "field reservations: kept by the hub itself, cannot be written"
+
+
+def test_a_process_whose_clock_is_behind_still_records_its_holds(store, monkeypatch):
+    """Two hub processes; the second's clock is ten minutes behind the first's."""
+    now = {"us": 1_800_000_000_000_000}
+    monkeypatch.setattr(ingest_module, "now_us", lambda: now["us"])
+    ahead, behind = Pipeline(store, SYNCMAP), Pipeline(store, SYNCMAP)
+    ahead.ingest("wms", [stock("s1", "SKU-1@DC1", on_hand=10)])
+    ahead.ingest("shop", [order("o1", "SO-1", ("SKU-1", 3))])
+    now["us"] -= 600_000_000
+    [out] = behind.ingest("shop", [order("o2", "SO-2", ("SKU-1", 2))])
+    assert out.outcome == "applied"
+    assert position(store, "SKU-1@DC1")["reserved_by"] == {"SO-1": 3, "SO-2": 2}
+    assert position(store, "SKU-1@DC1")["reserved"] == 5
+    behind.ingest("wms", [order("w1", "SO-1", status="cancelled")])  # a release from behind, too
+    assert position(store, "SKU-1@DC1")["reserved_by"] == {"SO-2": 2}
+    assert store.get_record("order", "SO-1").fields["reservations"] is None
+    entry = store.record_log("inventory", "SKU-1@DC1")[-1]
+    assert entry.system == "logisync" and entry.applied == ["reserved_by", "reserved"]
 
 
 def test_two_channels_racing_for_the_last_unit_on_postgres(postgres_store, pg_url):

@@ -9,13 +9,14 @@ it as its source, so a reservation or a status the hub worked out has provenance
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..config.loader import HUB_SYSTEM
 from ..domain.kinds import Domain, OutcomeKind
 from ..domain.record import RecordState, merge
 from ..domain.stock import apply_deltas
+from ..errors import HubWriteLost
 from ..store.base import LogEntry, NewDelivery, NewException, WriteTx
 from .routing import Router
 
@@ -111,14 +112,19 @@ class Batch:
     ) -> RecordState:
         """Apply values the hub worked out, as a change of its own caused by `cause` (system, id).
 
-        Stamped with a fresh arrival time, so it is newer than everything the record holds from the
-        hub; the fields it writes are the hub's alone (reservations) or follow from the cause.
+        The fields it writes are the hub's alone (reservations) or follow from the cause, worked
+        out from the record as it stands under this transaction's locks: so they always win. The
+        stamp is this process's arrival clock, raised above the stamp each written field holds
+        (another process's clock may be ahead of this one). Raises `HubWriteLost` if a field was
+        still not taken: the batch fails rather than lose a hold.
         `deliver=False` keeps it off the routes: the hub's bookkeeping on an event domain's record
         (a tracking number's digest of events) is not a carrier event to send anyone.
         """
         rec = self.record(domain.value, key) or self.create(domain.value, key)
-        change_id, seq, stamp = self._derived(domain, key, cause)
+        change_id, seq, stamp = self._derived(domain, key, cause, rec, fields)
         result = merge(rec, HUB, change_id, stamp, fields, self.received, seq)
+        if result.stale:
+            raise HubWriteLost(f"{why}: {domain.value} {key} kept newer {', '.join(result.stale)}")
         self._log_derived(seq, change_id, domain, key, stamp, why, fields, result.applied, cause, rec)
         if result.applied and deliver:
             self.enqueue(domain, key, seq, HUB)
@@ -134,8 +140,10 @@ class Batch:
         """
         domain = Domain.inventory
         rec = self.record(domain.value, key) or self.create(domain.value, key)
-        change_id, seq, stamp = self._derived(domain, key, cause)
+        change_id, seq, stamp = self._derived(domain, key, cause, rec, deltas)
         result = apply_deltas(rec, HUB, change_id, stamp, deltas, self.received, seq, False)
+        if result.stale:
+            raise HubWriteLost(f"{why}: {domain.value} {key} kept newer {', '.join(result.stale)}")
         payload = {"adjust": {"on_hand": None, "inbound": None, **deltas, "reason": reason}}
         applied = [*result.applied, "adjust"] if result.applied else []
         self._log_derived(seq, change_id, domain, key, stamp, why, payload, applied, cause, rec)
@@ -143,12 +151,24 @@ class Batch:
             self.enqueue(domain, key, seq, HUB)
         return rec
 
-    def _derived(self, domain: Domain, key: str, cause: tuple[str, str]) -> tuple[str, int, int]:
-        """A derived change's id (unique in the batch), log position and stamp."""
+    def _derived(
+        self, domain: Domain, key: str, cause: tuple[str, str], rec: RecordState, names: Iterable[str]
+    ) -> tuple[str, int, int]:
+        """A derived change's id (unique in the batch), log position and stamp.
+
+        stamp = max(arrival, 1 + the stamp of every written field that holds a time stamp): newer
+        than what the record holds whatever clock wrote it. (A field holding a source version is a
+        stamp of the other kind: a time stamp is taken over it anyway, see `record.merge`.)
+        """
         base = f"{cause[0]}/{cause[1]}>{domain.value}/{key}"
         self._derived_ids[base] += 1
         change_id = base if self._derived_ids[base] == 1 else f"{base}#{self._derived_ids[base]}"
-        return change_id, self.next_seq(), self.arrival()
+        stamp = self.arrival()
+        for name in names:
+            old = rec.prov.get(name)
+            if old is not None and "k" not in old and old["v"] >= stamp:
+                stamp = old["v"] + 1
+        return change_id, self.next_seq(), stamp
 
     def _log_derived(
         self,
