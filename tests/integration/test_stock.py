@@ -6,11 +6,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from logisync.config import parse_syncmap
 from logisync.domain.change import Change
 from logisync.domain.kinds import Domain
 from logisync.pipeline import Pipeline
+from logisync.store import open_store
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 MAP = "systems:\n  wms: {kind: wms}\nowners:\n  inventory.quantities: wms\n"
@@ -55,6 +58,49 @@ def test_a_delta_older_than_the_last_count_is_stale_the_count_already_has_it(sto
     [out] = pipeline.ingest("wms", [inv("d1", 10, adjust={"on_hand": 4, "reason": "receipt"})])
     assert out.outcome == "stale"
     assert on_hand(store) == 40
+
+
+def test_deltas_with_no_absolute_value_under_them_all_count_whatever_their_times(store, pipeline):
+    pipeline.ingest("wms", [inv("d2", 20, adjust={"on_hand": 3, "reason": "receipt"})])
+    [out] = pipeline.ingest("wms", [inv("d1", 10, adjust={"on_hand": 4, "reason": "receipt"})])
+    assert out.outcome == "applied"
+    assert on_hand(store) == 7
+    pipeline.ingest("wms", [inv("c1", 30, on_hand=5, counted_at=(T0 + timedelta(minutes=30)).isoformat())])
+    [late] = pipeline.ingest("wms", [inv("d0", 25, adjust={"on_hand": 1, "reason": "found"})])
+    assert late.outcome == "stale"  # the count at 30 already has it
+    assert on_hand(store) == 5
+
+
+# (minute, delta) pairs: distinct ids by position; sent in any order, some twice. Deltas at even
+# minutes, a snapshot at an odd one: no stamp ties between the two (ties go by change id)
+deltas = st.lists(
+    st.tuples(st.integers(0, 30).map(lambda m: 2 * m), st.integers(1, 9)), min_size=1, max_size=8
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(deltas, st.randoms(use_true_random=False), st.none() | st.integers(0, 30).map(lambda m: 2 * m + 1))
+def test_any_order_and_duplication_of_deltas_ends_in_the_same_stock(moves, rnd, snapshot_at):
+    """Deltas commute: sent in any order, with repeats, they end where their sum says. With a
+    snapshot sent first, exactly the deltas newer than it count on top of it."""
+    sends = [
+        inv(f"d{i}", minute, adjust={"on_hand": n, "reason": "receipt"})
+        for i, (minute, n) in enumerate(moves)
+    ]
+    sends += rnd.sample(sends, k=len(sends) // 2)
+    rnd.shuffle(sends)
+    store = open_store("sqlite:///:memory:")
+    try:
+        pipeline = Pipeline(store, parse_syncmap(MAP, env={}))
+        expected = sum(n for _, n in moves)
+        if snapshot_at is not None:
+            pipeline.ingest("wms", [inv("s0", snapshot_at, on_hand=100)])
+            expected = 100 + sum(n for minute, n in moves if minute > snapshot_at)
+        for change in sends:
+            pipeline.ingest("wms", [change])
+        assert on_hand(store) == expected
+    finally:
+        store.close()
 
 
 def test_a_count_older_than_an_applied_movement_does_not_undo_it(store, pipeline):

@@ -10,7 +10,8 @@ A position's `on_hand` may be set two ways, and both are idempotent by change id
 To tell the two apart, a field moved by a delta keeps in its provenance `b`, the stamp of the
 absolute value the deltas are on top of, while `v` is the stamp of the newest change that touched
 it. An absolute value is compared with `v` (a count older than a movement already applied does not
-undo it); a delta with `b`.
+undo it); a delta with `b`. `b` is None while no absolute value (of the delta's stamp kind) is
+under the deltas: every delta applies then, whatever its stamp, since deltas commute.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def apply_deltas(
     stale: list[str] = []
     for name, delta in deltas.items():
         old = record.prov.get(name)
-        base = None if old is None else {**old, "v": old.get("b", old["v"])}
+        base = _base(old)
         if not is_newer(base, stamp, change_id, system, versioned):
             stale.append(name)
             continue
@@ -56,7 +57,7 @@ def apply_deltas(
         old = record.prov.get(name)
         entry: dict[str, Any] = {"s": system, "c": change_id, "q": seq, "p": old["q"] if old else None}
         if old is None or ("k" in old) != versioned:
-            entry["v"] = entry["b"] = stamp  # the first value, or one of another stamp kind
+            entry["v"], entry["b"] = stamp, None  # no absolute value of this kind underneath
         else:
             entry["v"] = max(old["v"], stamp)
             entry["b"] = old.get("b", old["v"])
@@ -68,6 +69,16 @@ def apply_deltas(
         record.revision += 1
         record.updated_us = at_us
     return MergeResult(list(taken), stale)
+
+
+def _base(old: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The provenance a delta is compared with: the field's last absolute value (None: there is none,
+    or only deltas of another stamp kind, so any delta applies)."""
+    if old is None:
+        return None
+    if "b" not in old:  # set by an absolute value: that value is the base
+        return old
+    return None if old["b"] is None else {**old, "v": old["b"]}
 
 
 def count_variance(before: int | None, counted: int, counted_at: str | None) -> dict[str, Any] | None:
