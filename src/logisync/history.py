@@ -9,6 +9,7 @@ from .domain.catalog import CATALOG
 from .domain.change import from_us
 from .domain.kinds import Domain
 from .domain.record import RecordState
+from .domain.stock import apply_stock, is_stock_movement
 from .store.base import Store
 
 
@@ -108,6 +109,11 @@ def state_at(store: Store, domain: Domain | str, key: str, at_us: int) -> Record
     record = RecordState(domain, key, exists=True)
     for e in entries:
         if not e.applied:  # an event kept in the history that changed no field
+            continue
+        if domain == "inventory" and is_stock_movement(e.payload):
+            # an adjustment or a count: its payload holds deltas and the count, not the values it
+            # set; replayed by the function that applied it, on the record as it stood then
+            apply_stock(record, e.system, e.change_id, e.stamp, e.payload, e.received_us, e.seq, e.versioned)
             continue
         for name in e.applied:
             old = record.prov.get(name)

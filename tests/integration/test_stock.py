@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from logisync.config import parse_syncmap
 from logisync.domain.change import Change
 from logisync.domain.kinds import Domain
+from logisync.history import state_at
 from logisync.pipeline import Pipeline
 from logisync.store import open_store
 
@@ -173,3 +174,33 @@ def test_a_stale_count_takes_nothing_not_even_its_time(store, pipeline):
     )
     assert out.outcome == "stale"
     assert store.get_record("inventory", "SKU-1@DC1").fields["counted_at"] == "2026-11-01T08:20:00Z"
+
+
+def test_a_count_that_takes_its_quantity_but_not_its_time_reports_what_it_applied(store, pipeline):
+    """A count applies `on_hand` and `variance` but not a `counted_at` already newer: a repeat of it
+    (and the change log) names the fields it applied, not the fields it was sent."""
+    pipeline.ingest("wms", [inv("s1", 0, on_hand=10)])
+    pipeline.ingest("wms", [inv("t1", 30, counted_at=(T0 + timedelta(minutes=30)).isoformat())])
+    count = inv("c1", 20, on_hand=7, counted_at=(T0 + timedelta(minutes=20)).isoformat())
+    [out] = pipeline.ingest("wms", [count])
+    assert (out.outcome, out.applied_fields) == ("applied", ["on_hand", "variance"])
+    [again] = pipeline.ingest("wms", [count])
+    assert again.outcome == "duplicate"
+    assert again.original.applied_fields == ["on_hand", "variance"]
+    assert store.get_change("wms", "c1").applied == ["on_hand", "variance"]
+    assert store.get_record("inventory", "SKU-1@DC1").fields["variance"]["quantity"] == -3
+
+
+def test_state_at_replays_adjustments_and_counts(store, pipeline):
+    pipeline.ingest("wms", [inv("s1", 0, on_hand=10, inbound=5)])
+    pipeline.ingest("wms", [inv("a1", 10, adjust={"on_hand": 5, "inbound": -5, "reason": "receipt"})])
+    middle = store.get_record("inventory", "SKU-1@DC1")
+    pipeline.ingest("wms", [inv("c1", 20, on_hand=12, counted_at=(T0 + timedelta(minutes=20)).isoformat())])
+    pipeline.ingest("wms", [inv("a2", 30, adjust={"on_hand": -2, "reason": "damage"})])
+    now = store.get_record("inventory", "SKU-1@DC1")
+    assert now.fields["on_hand"] == 10 and now.fields["variance"]["quantity"] == -3
+    log = store.record_log("inventory", "SKU-1@DC1")
+    replayed = state_at(store, "inventory", "SKU-1@DC1", log[-1].received_us)
+    assert (replayed.fields, replayed.prov, replayed.revision) == (now.fields, now.prov, now.revision)
+    past = state_at(store, "inventory", "SKU-1@DC1", log[1].received_us)
+    assert (past.fields, past.prov, past.revision) == (middle.fields, middle.prov, middle.revision)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .record import MergeResult, RecordState, is_newer
+from .record import MergeResult, RecordState, is_newer, merge
 
 
 class NegativeStock(ValueError):
@@ -69,6 +69,52 @@ def apply_deltas(
         record.revision += 1
         record.updated_us = at_us
     return MergeResult(list(taken), stale)
+
+
+def is_stock_movement(fields: dict[str, Any]) -> bool:
+    """Whether an inventory change moves stock by a delta or a count (`apply_stock` takes it)."""
+    return "adjust" in fields or "counted_at" in fields
+
+
+def apply_stock(
+    record: RecordState,
+    system: str,
+    change_id: str,
+    stamp: int,
+    fields: dict[str, Any],
+    at_us: int,
+    seq: int,
+    versioned: bool,
+) -> MergeResult:
+    """Take an inventory change that carries an `adjust` and/or a count (`counted_at`).
+
+    The adjustment's deltas go through `apply_deltas`; the other fields are merged, except that a
+    count older than the stock it counts takes nothing; a count that differs from the record also
+    sets `variance`. The applied fields list `adjust` when a delta was taken. The same function
+    replays the change log (`history.state_at`). Raises `NegativeStock`, changing nothing.
+    """
+    fields = dict(fields)
+    adjust = fields.pop("adjust", None)
+    before = record.fields.get("on_hand")
+    moved = MergeResult([], [])
+    if adjust is not None:
+        deltas = {k: v for k, v in adjust.items() if k != "reason" and v is not None}
+        moved = apply_deltas(record, system, change_id, stamp, deltas, at_us, seq, versioned)
+    rest = MergeResult([], [])
+    counting = "on_hand" in fields and "counted_at" in fields
+    if counting and not is_newer(record.prov.get("on_hand"), stamp, change_id, system, versioned):
+        rest = MergeResult([], ["on_hand"])  # a count older than the stock it counts: none of it is taken
+    elif fields:
+        rest = merge(record, system, change_id, stamp, fields, at_us, seq, versioned)
+        if counting and "on_hand" in rest.applied:
+            variance = count_variance(before, record.fields["on_hand"], record.fields.get("counted_at"))
+            if variance is not None:
+                merge(record, system, change_id, stamp, {"variance": variance}, at_us, seq, versioned)
+                rest.applied.append("variance")
+    applied = [*moved.applied, *rest.applied]
+    if adjust is not None and moved.applied:
+        applied.append("adjust")
+    return MergeResult(applied, [*moved.stale, *rest.stale])
 
 
 def _base(old: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -13,7 +13,7 @@ from ..domain.change import Change, Outcome, now_us, to_us
 from ..domain.kinds import Domain, OutcomeKind
 from ..domain.lifecycles import LIFECYCLES
 from ..domain.record import MergeResult, RecordState, describe_stale, is_newer, merge
-from ..domain.stock import NegativeStock, apply_deltas, count_variance
+from ..domain.stock import NegativeStock, apply_stock, is_stock_movement
 from ..errors import StoreBusy
 from ..store.base import LogEntry, NewException, SeenChange, Store
 from .batch import Batch
@@ -209,35 +209,14 @@ class Pipeline:
 
         Returns None when the change was refused here (its outcome then says why).
         """
-        if change.domain is not Domain.inventory or ("adjust" not in fields and "counted_at" not in fields):
+        if change.domain is not Domain.inventory or not is_stock_movement(fields):
             return merge(rec, system, change.id, stamp, fields, received, seq, versioned)
-        fields = dict(fields)
-        adjust = fields.pop("adjust", None)
-        before = rec.fields.get("on_hand")
-        moved = MergeResult([], [])
-        if adjust is not None:
-            deltas = {k: v for k, v in adjust.items() if k != "reason" and v is not None}
-            try:
-                moved = apply_deltas(rec, system, change.id, stamp, deltas, received, seq, versioned)
-            except NegativeStock as exc:
-                outcome.outcome = OutcomeKind.rejected
-                outcome.reason = str(exc)
-                return None
-        rest = MergeResult([], [])
-        counting = "on_hand" in fields and "counted_at" in fields
-        if counting and not is_newer(rec.prov.get("on_hand"), stamp, change.id, system, versioned):
-            rest = MergeResult([], ["on_hand"])  # a count older than the stock it counts: none of it is taken
-        elif fields:
-            rest = merge(rec, system, change.id, stamp, fields, received, seq, versioned)
-            if counting and "on_hand" in rest.applied:
-                variance = count_variance(before, rec.fields["on_hand"], rec.fields.get("counted_at"))
-                if variance is not None:
-                    merge(rec, system, change.id, stamp, {"variance": variance}, received, seq, versioned)
-                    rest.applied.append("variance")
-        applied = [*moved.applied, *rest.applied]
-        if adjust is not None and moved.applied:
-            applied.append("adjust")
-        return MergeResult(applied, [*moved.stale, *rest.stale])
+        try:
+            return apply_stock(rec, system, change.id, stamp, fields, received, seq, versioned)
+        except NegativeStock as exc:
+            outcome.outcome = OutcomeKind.rejected
+            outcome.reason = str(exc)
+            return None
 
     def _stamp(self, change: Change, fields: dict[str, Any] | None, received: int) -> int:
         """What orders this change against others of the same fields.

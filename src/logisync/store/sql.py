@@ -491,8 +491,9 @@ def _text(value: str | None) -> str | None:
 
 
 def _applied_column(e: LogEntry) -> str | None:
-    """The `applied` column: NULL when not applied at all, or when every received field was."""
-    if e.applied is None or len(e.applied) == len(e.payload):
+    """The `applied` column: NULL when not applied at all, or when exactly the received fields were
+    (an adjustment or a count applies fields it was not sent: those are always written out)."""
+    if e.applied is None or e.applied == list(e.payload):
         return None
     return dumps(e.applied)
 
