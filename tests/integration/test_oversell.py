@@ -150,6 +150,67 @@ def test_a_backorder_is_filled_when_its_order_changes_and_stock_is_back(store, p
     assert (fields["reservations"], fields["backorders"]) == ({"SKU-1": {"DC1": 2}}, None)
 
 
+def test_a_hold_after_allocation_is_never_refused_and_holds_nothing_again(store, pipeline):
+    """shop refuses orders it cannot fill; a WMS putting an allocated order on hold is not one."""
+    pipeline.ingest("wms", [stock("s1", "SKU-1@DC1", on_hand=3)])
+    pipeline.ingest("shop", [order("o1", "SO-1", ("SKU-1", 3))])
+    pipeline.ingest("wms", [order("w1", "SO-1", status="allocated"), stock("s2", "SKU-1@DC1", allocated=3)])
+    [out] = pipeline.ingest("wms", [order("w2", "SO-1", status="on_hold")])
+    assert out.outcome == "applied"
+    assert not position(store, "SKU-1@DC1").get("reserved")  # the WMS's allocated still counts them
+    fields = store.get_record("order", "SO-1").fields
+    assert (fields["status"], fields["reservations"], fields.get("backorders")) == ("on_hold", None, None)
+    assert fields["handed_over"] is True
+    assert store.list_exceptions(kind="insufficient_stock") == []
+    [resumed] = pipeline.ingest("wms", [order("w3", "SO-1", status="picking")])
+    assert resumed.outcome == "applied"
+
+
+def test_a_hold_before_allocation_keeps_the_orders_units(store, pipeline):
+    pipeline.ingest("wms", [stock("s1", "SKU-1@DC1", on_hand=3)])
+    pipeline.ingest("shop", [order("o1", "SO-1", ("SKU-1", 2))])
+    pipeline.ingest("wms", [order("w1", "SO-1", status="accepted")])
+    pipeline.ingest("wms", [order("w2", "SO-1", status="on_hold")])  # payment review
+    assert position(store, "SKU-1@DC1")["reserved_by"] == {"SO-1": 2}
+    assert store.get_record("order", "SO-1").fields.get("handed_over") is None
+
+
+def test_a_stale_order_change_is_stale_not_short_of_stock(store, pipeline):
+    pipeline.ingest("wms", [stock("s1", "SKU-1@DC1", on_hand=3)])
+    lines = [{"line_no": 1, "sku": "SKU-1", "quantity": 1}]
+    pipeline.ingest(
+        "shop", [Change(id="o2", domain=Domain.order, key="SO-1", fields={"lines": lines}, version=2)]
+    )
+    bigger = [{"line_no": 1, "sku": "SKU-1", "quantity": 5}]
+    [out] = pipeline.ingest(
+        "shop", [Change(id="o1", domain=Domain.order, key="SO-1", fields={"lines": bigger}, version=1)]
+    )
+    assert out.outcome == "stale"
+    assert store.list_exceptions(kind="insufficient_stock") == []
+    assert position(store, "SKU-1@DC1")["reserved_by"] == {"SO-1": 1}
+
+
+def test_the_seller_is_recorded_once_and_keeps_its_rule_when_another_system_edits_the_lines(store, pipeline):
+    pipeline.ingest("wms", [stock("s1", "SKU-1@DC2", on_hand=10)])
+    pipeline.ingest("shop", [order("o1", "SO-1", ("SKU-1", 2))])  # shop sells from DC1 and DC2
+    assert store.get_record("order", "SO-1").fields["seller"] == "shop"
+    [out] = pipeline.ingest("market", [order("m1", "SO-1", ("SKU-1", 3))])  # market sells from DC1 only
+    assert out.outcome == "applied"
+    fields = store.get_record("order", "SO-1").fields
+    assert fields["seller"] == "shop"
+    assert (fields["reservations"], fields["backorders"]) == ({"SKU-1": {"DC2": 3}}, None)
+
+
+def test_an_order_whose_channel_names_a_system_is_that_systems_sale(store, pipeline):
+    pipeline.ingest("wms", [stock("s1", "SKU-1@DC1", on_hand=1)])
+    [out] = pipeline.ingest("erp", [order("e1", "PO-1", ("SKU-1", 3), channel="shop")])  # erp relays it
+    assert out.outcome == "insufficient_stock"  # shop's rule: reject, not erp's backorder
+    assert out.reason == "insufficient stock for channel 'shop': SKU-1: 3 wanted, 1 available"
+    [other] = pipeline.ingest("erp", [order("e2", "PO-2", ("SKU-1", 1), channel="amazon-de")])
+    assert other.outcome == "applied"  # not a configured system: erp is the seller
+    assert store.get_record("order", "PO-2").fields["seller"] == "erp"
+
+
 def test_nobody_but_the_hub_writes_the_holds(store, pipeline):
     [out] = pipeline.ingest("shop", [order("o1", "SO-1", reservations={"SKU-1": {"DC1": 1}})])
     assert out.outcome == "quarantined"

@@ -79,6 +79,8 @@ class Order(Canonical):
         "fulfillment": ("status", "warehouse", "shipments", "shipped_at", "delivered_at"),
     }
     HUB_FIELDS: ClassVar[tuple[str, ...]] = (
+        "seller",
+        "handed_over",
         "reservations",
         "backorders",
         "shipped_in",
@@ -100,7 +102,12 @@ class Order(Canonical):
     shipments: list[str] | None = None
     shipped_at: datetime | None = None
     delivered_at: datetime | None = None
-    # written by the hub's oversell guard: units held per SKU and location, and units short per SKU
+    # written by the hub's oversell guard: the system that sold the order (its `channel` when that
+    # names a system, else the first system that sent its lines), recorded once; whether the WMS
+    # has taken it over (its last status other than on_hold was allocated or beyond: on hold, it
+    # holds nothing again); units held per SKU and location, and units short per SKU
+    seller: str | None = None
+    handed_over: bool | None = None
     reservations: dict[str, dict[str, Quantity]] | None = None
     backorders: dict[str, Quantity] | None = None
     # written by the hub from the order's shipments and returns (pipeline/fulfilment.py): what each

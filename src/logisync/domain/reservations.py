@@ -1,12 +1,14 @@
 """The oversell guard's arithmetic: what an order should hold, and where to hold or release it.
 
 An order holds stock while the channel has sold it and the warehouse has not yet taken it over:
-while its status is `created`, `accepted` or `on_hold` (or not given yet), each line holds
+while its status is `created` or `accepted` (or not given yet), each line holds
 `quantity - allocated - shipped - cancelled` units, where `shipped` is the larger of the line's own
 and what the hub counted from the order's shipments (`shipped_by_line`). Once the WMS allocates
 (the order moves to `allocated` or further, or a line's `allocated` grows) the hold is
 *converted*: the hub releases it and the WMS's `allocated` counts those units from then on. A
-cancelled order releases all.
+cancelled order releases all. An order `on_hold` holds as it did in its last other status: a
+hold before allocation (payment review) keeps its units; a hold after the WMS took the order over
+(`handed_over`, kept by the hub) holds nothing again, the WMS's `allocated` still counts them.
 
 Pure functions over plain dicts; the pipeline (`pipeline/reservations.py`) loads and saves.
 """
@@ -16,14 +18,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-HOLDING_STATUSES = frozenset({None, "created", "accepted", "on_hold"})
+HOLDING_STATUSES = frozenset({None, "created", "accepted"})
 
 Holds = dict[str, dict[str, int]]  # sku -> location -> units
 
 
 def demand(order: Mapping[str, Any]) -> dict[str, int]:
     """Units per SKU the hub should hold for this order now (none once the WMS has it)."""
-    if order.get("status") not in HOLDING_STATUSES:
+    status = order.get("status")
+    if status == "on_hold" and not order.get("handed_over"):
+        status = None  # held before the WMS took it over: the units stay held
+    if status not in HOLDING_STATUSES:
         return {}
     wanted: dict[str, int] = {}
     counted = order.get("shipped_by_line") or {}
@@ -38,6 +43,15 @@ def demand(order: Mapping[str, Any]) -> dict[str, int]:
         if open_units > 0:
             wanted[line["sku"]] = wanted.get(line["sku"], 0) + open_units
     return wanted
+
+
+def handed_over(order: Mapping[str, Any]) -> bool | None:
+    """What the order's `handed_over` should say now: True once its status (other than on_hold) is
+    allocated or beyond, None while it is created or accepted; on_hold keeps what it says."""
+    status = order.get("status")
+    if status == "on_hold":
+        return order.get("handed_over")
+    return None if status in HOLDING_STATUSES else True
 
 
 def held(order: Mapping[str, Any]) -> Holds:

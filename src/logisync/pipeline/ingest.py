@@ -129,7 +129,7 @@ class Pipeline:
                 {"fields": fields, "from": rec.fields.get("status") if rec else None},
             )
         elif change.domain in self.rules.domains:
-            refusal = self.rules.before(batch, change, system, rec, fields)
+            refusal = self.rules.before(batch, change, system, rec, fields, stamp)
         if refusal is not None:
             outcome.outcome = refusal.outcome or OutcomeKind.rejected
             outcome.reason = refusal.reason

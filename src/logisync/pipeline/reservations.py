@@ -3,12 +3,17 @@
 When an order from a channel is applied, the hub holds its open units on the inventory positions
 that serve the channel (`reserved_by` on each position, `reservations` on the order), so every
 other channel's availability drops at once, before the warehouse has confirmed anything. The
-channel is the system that sent the order's lines; its availability rule is the `atp` transform
-of the route that feeds it stock (`AtpTransform`), else every location with no safety stock.
+channel is the order's seller, recorded on it once (`seller`): its `channel` field when that names
+a configured system, else the first system that sent its lines. Its availability rule is the
+`atp` transform of the route that feeds it stock (`AtpTransform`), else every location with no
+safety stock.
 
 An order asking for more than its channel may sell meets the rule's `on_insufficient` policy:
 `reject` refuses the change (outcome `insufficient_stock`), `backorder` applies it and records the
 missing units in the order's `backorders`. Either way an `insufficient_stock` exception is opened.
+Only the seller's new lines can be refused, and only lines that would be taken (newer than the
+record's, by the rule the apply uses): a warehouse's status update never is, and a stale change
+gets its `stale` outcome.
 Holds are converted (released) when the WMS allocates, released when the order is cancelled, and
 released newest first, into backorders, when a position's stock falls below what it holds
 (`stock_shortfall`). A backorder is tried again whenever its order changes.
@@ -24,10 +29,18 @@ from ..domain.catalog import split_inventory_key
 from ..domain.change import Change
 from ..domain.inventory import available, free_stock
 from ..domain.kinds import Domain, OutcomeKind
-from ..domain.record import RecordState
-from ..domain.reservations import demand, held, place, placement_order, total, unplace
+from ..domain.record import RecordState, is_newer
+from ..domain.reservations import (
+    demand,
+    handed_over,
+    held,
+    place,
+    placement_order,
+    total,
+    unplace,
+)
 from ..store.base import NewException
-from .batch import Batch
+from .batch import HUB, Batch
 from .verdicts import Verdict
 
 EVERYWHERE = AtpTransform(on_insufficient="backorder")  # orders from systems no stock route feeds
@@ -37,6 +50,7 @@ class OversellGuard:
     """Reserves, converts and releases stock for orders; see the module's docstring."""
 
     def __init__(self, syncmap: SyncMap) -> None:
+        self.systems = frozenset(syncmap.systems)
         self.channels: dict[str, AtpTransform] = {}
         for route in syncmap.routes:  # the first stock route to a system sets its rule
             if route.transform is not None and route.transform.atp is not None:
@@ -61,15 +75,35 @@ class OversellGuard:
 
     # -- orders ---------------------------------------------------------------------------------
     def check(
-        self, batch: Batch, change: Change, system: str, record: RecordState | None, fields: dict[str, Any]
+        self,
+        batch: Batch,
+        change: Change,
+        system: str,
+        record: RecordState | None,
+        fields: dict[str, Any],
+        stamp: int,
     ) -> Verdict | None:
-        """Refuse an order change that asks for more than its channel may sell (policy `reject`)."""
+        """Refuse an order change that asks for more than its channel may sell (policy `reject`).
+
+        Only the fields that would be taken count (`record.is_newer`, as the apply decides), and
+        only lines from the seller (or from a system relaying an order whose `channel` names the
+        seller) are checked: nobody else's change is refused here.
+        """
         before = record.fields if record is not None else {}
-        channel = _seller(record, system)
+        prov = record.prov if record is not None else {}
+        versioned = change.version is not None
+        taken = {
+            k: v for k, v in fields.items() if is_newer(prov.get(k), stamp, change.id, system, versioned)
+        }
+        if "lines" not in taken:
+            return None
+        channel = self.seller(before, prov, system, taken)
+        if channel != system and taken.get("channel", before.get("channel")) != channel:
+            return None  # not the seller, nor relaying an order its `channel` says the seller sold
         rule = self.rule(channel)
         if rule.on_insufficient != "reject":
             return None
-        old, new = demand(before), demand({**before, **fields})
+        old, new = demand(before), demand({**before, **taken})
         holds = held(before)
         short: dict[str, dict[str, int]] = {}
         for sku, units in new.items():
@@ -92,9 +126,45 @@ class OversellGuard:
             {"fields": fields, "channel": channel, "policy": "reject", "short": short},
         )
 
-    def replan(self, batch: Batch, order: RecordState, system: str, cause: tuple[str, str]) -> str | None:
-        """Bring the order's holds in line with what it should hold now; a note when units are short."""
-        channel = _seller(order, system)
+    def seller(
+        self, before: dict[str, Any], prov: dict[str, Any], system: str, fields: dict[str, Any]
+    ) -> str:
+        """The system that sold an order: as recorded; else its `channel` (in `fields` or `before`)
+        when that names a configured system; else who sent the lines the record holds (an order
+        recorded before sellers were); else `system`, the sender now."""
+        recorded = before.get("seller")
+        if recorded:
+            return str(recorded)
+        channel = fields.get("channel", before.get("channel"))
+        if channel in self.systems:
+            return str(channel)
+        if (p := prov.get("lines")) is not None and p["s"] != HUB:
+            return str(p["s"])
+        return system
+
+    def replan(
+        self,
+        batch: Batch,
+        order: RecordState,
+        system: str,
+        cause: tuple[str, str],
+        *,
+        sent: bool = False,
+    ) -> str | None:
+        """Bring the order's holds in line with what it should hold now; a note when units are short.
+
+        `sent`: `system` itself changed the order (not the hub from a shipment): once the order has
+        lines, its seller is recorded.
+        """
+        channel = self.seller(order.fields, order.prov, system, {})
+        bookkeeping: dict[str, Any] = {}
+        named = order.fields.get("channel") in self.systems
+        if sent and not order.fields.get("seller") and (order.fields.get("lines") or named):
+            bookkeeping["seller"] = channel
+        if order.fields.get("lines") and (taken_over := handed_over(order.fields)) != order.fields.get(
+            "handed_over"
+        ):
+            bookkeeping["handed_over"] = taken_over
         rule = self.rule(channel)
         want = demand(order.fields)
         holds = held(order.fields)
@@ -131,13 +201,15 @@ class OversellGuard:
         new_short = {
             sku: n for sku, n in backorders.items() if n > (order.fields.get("backorders") or {}).get(sku, 0)
         }
-        if not moves and backorders == (order.fields.get("backorders") or {}):
-            return None
         why = f"oversell guard: holds for order {order.key}"
+        if not moves and backorders == (order.fields.get("backorders") or {}):
+            if bookkeeping:  # the hub's own notes: nothing any route carries
+                batch.derive(Domain.order, order.key, bookkeeping, why=why, cause=cause, deliver=False)
+            return None
         batch.derive(
             Domain.order,
             order.key,
-            {"reservations": holds or None, "backorders": backorders or None},
+            {**bookkeeping, "reservations": holds or None, "backorders": backorders or None},
             why=why,
             cause=cause,
         )
@@ -234,10 +306,3 @@ class OversellGuard:
             )
         )
         return note
-
-
-def _seller(order: RecordState | None, system: str) -> str:
-    """The channel an order was sold on: the system that sent its lines (else the sender now)."""
-    if order is not None and (prov := order.prov.get("lines")) is not None and prov["s"] != "logisync":
-        return str(prov["s"])
-    return system

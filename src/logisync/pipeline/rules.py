@@ -41,10 +41,17 @@ class Rules:
         )
 
     def before(
-        self, batch: Batch, change: Change, system: str, record: RecordState | None, fields: dict[str, Any]
+        self,
+        batch: Batch,
+        change: Change,
+        system: str,
+        record: RecordState | None,
+        fields: dict[str, Any],
+        stamp: int,
     ) -> Verdict | None:
+        """May refuse the change; `stamp` is its order stamp (only the fields it would win count)."""
         if change.domain is Domain.order:
-            return self.guard.check(batch, change, system, record, fields)
+            return self.guard.check(batch, change, system, record, fields, stamp)
         return None
 
     def after(
@@ -53,7 +60,7 @@ class Rules:
         cause = (system, change.id)
         if change.domain is Domain.order:
             followed = self.fulfilment.order(batch, record, applied, cause)
-            return _join(followed, self.guard.replan(batch, record, system, cause))
+            return _join(followed, self.guard.replan(batch, record, system, cause, sent=True))
         if change.domain is Domain.inventory and record.fields.get("reserved_by"):
             return self.guard.shortfall(batch, record, cause)
         if change.domain is Domain.tracking:
