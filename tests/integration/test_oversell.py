@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
+import psycopg
 import pytest
 
 import logisync.pipeline.ingest as ingest_module
@@ -15,6 +17,7 @@ from logisync.domain.inventory import available
 from logisync.domain.kinds import Domain
 from logisync.pipeline import Pipeline
 from logisync.store import open_store
+from logisync.store.postgres import _lock_bucket
 
 
 @pytest.fixture
@@ -279,3 +282,60 @@ def test_two_channels_racing_for_the_last_unit_on_postgres(postgres_store, pg_ur
 
 def store_backorders(store, key: str) -> Any:
     return store.get_record("order", key).fields.get("backorders")
+
+
+def test_a_positions_history_rises_when_a_batch_waits_for_its_lock_on_postgres(postgres_store, pg_url):
+    """Batch A (orders) waits for a position that batch B (the WMS) locked first: B's entry comes
+    first in the position's history, so it must have the lower change log position."""
+    key = "SKU-1@DC1"
+    bucket = _lock_bucket(f"r:inventory/{key}")
+    orders = [n for n in (f"SO-{i}" for i in range(100)) if _lock_bucket(f"r:order/{n}") != bucket][:3]
+    ids = [n for n in (f"o{i}" for i in range(100)) if _lock_bucket(f"i:shop/{n}") != bucket][:3]
+    Pipeline(postgres_store, SYNCMAP).ingest("wms", [stock("s1", key, on_hand=10)])
+    second_store = open_store(pg_url)
+    errors: list[BaseException] = []
+
+    def run(pipeline: Pipeline, system: str, changes: list[Change]) -> None:
+        try:
+            pipeline.ingest(system, changes)
+        except BaseException as exc:  # re-raised in the test's thread
+            errors.append(exc)
+
+    wms = threading.Thread(
+        target=run, args=(Pipeline(second_store, SYNCMAP), "wms", [stock("s2", key, on_hand=9)])
+    )
+    shop = threading.Thread(
+        target=run,
+        args=(
+            Pipeline(postgres_store, SYNCMAP),
+            "shop",
+            [order(cid, n, ("SKU-1", 1)) for cid, n in zip(ids, orders, strict=True)],
+        ),
+    )
+    try:
+        with psycopg.connect(pg_url) as holder, psycopg.connect(pg_url, autocommit=True) as watch:
+            holder.execute("SELECT pg_advisory_xact_lock(%s)", (bucket,))  # the position, held
+            wms.start()
+            _wait_for_waiters(watch, 1)  # the WMS batch queues first on the position
+            shop.start()
+            _wait_for_waiters(watch, 2)  # then the orders, once they reach it
+            holder.commit()
+        wms.join()
+        shop.join()
+    finally:
+        second_store.close()
+    assert errors == []
+    log = postgres_store.record_log("inventory", key)
+    assert all(e.prev_seq is None or e.prev_seq < e.seq for e in log), [(e.seq, e.prev_seq) for e in log]
+    assert [e.system for e in log][:2] == ["wms", "wms"]  # s1, then s2 (first to get the lock)
+    assert postgres_store.get_record("inventory", key).last_seq == max(e.seq for e in log)
+
+
+def _wait_for_waiters(conn, n: int) -> None:
+    """Until `n` transactions wait for an advisory lock (a synchronisation, not a timed check)."""
+    for _ in range(2000):
+        found = conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        if found.fetchone()[0] >= n:
+            return
+        time.sleep(0.005)
+    raise AssertionError(f"{n} lock waiters never appeared")

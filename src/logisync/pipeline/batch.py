@@ -8,7 +8,7 @@ it as its source, so a reservation or a status the hub worked out has provenance
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -27,9 +27,7 @@ HUB = HUB_SYSTEM  # the system name of changes the hub itself derives; no config
 class Batch:
     """What one transaction has read and will write; `flush` writes it all."""
 
-    def __init__(
-        self, tx: WriteTx, router: Router, received: int, arrival: Callable[[], int], expected: int
-    ) -> None:
+    def __init__(self, tx: WriteTx, router: Router, received: int, arrival: Callable[[], int]) -> None:
         self.tx = tx
         self.router = router
         self.received = received
@@ -40,7 +38,7 @@ class Batch:
         self.deliveries: list[NewDelivery] = []
         self.exceptions: list[NewException] = []
         self.counts: Counter[tuple[str, str, str]] = Counter()
-        self._seqs: deque[int] = deque(tx.next_seqs(expected) if expected else ())
+        self._drafts = 0  # log positions handed out so far, as drafts -1, -2, ... (see `next_seq`)
         self._derived_ids: Counter[str] = Counter()
 
     # -- reading ------------------------------------------------------------------------------
@@ -73,10 +71,15 @@ class Batch:
 
     # -- writing ------------------------------------------------------------------------------
     def next_seq(self) -> int:
-        """The next change-log position: rising in the order changes are processed."""
-        if not self._seqs:
-            self._seqs.extend(self.tx.next_seqs(16))
-        return self._seqs.popleft()
+        """The next change-log position, as a draft (-1, -2, ...) that `flush` makes real.
+
+        Real positions are taken from the store only at `flush`, after every lock this
+        transaction takes (some are taken lazily, as the rules read records): a concurrent batch
+        that wrote a record first then always has the lower positions, so a record's history
+        chain rises. Drafts are in the order changes are processed, and so are the real ones.
+        """
+        self._drafts += 1
+        return -self._drafts
 
     def append(self, entry: LogEntry, record: RecordState | None) -> None:
         """Log a change; when it concerns a record, chain it into the record's history."""
@@ -203,9 +206,30 @@ class Batch:
         self.counts[(HUB, domain.value, OutcomeKind.applied.value)] += 1
 
     def flush(self) -> None:
-        """Write everything this transaction did, in one go."""
+        """Write everything this transaction did, in one go (drafted log positions made real)."""
+        if self._drafts:
+            self._assign_seqs(self.tx.next_seqs(self._drafts))
         self.tx.append_changes(self.log)
         self.tx.save_records(list(self.touched.values()))
         self.tx.enqueue(self.deliveries)
         self.tx.open_exceptions(self.exceptions, self.received)
         self.tx.count_outcomes(dict(self.counts))
+
+    def _assign_seqs(self, seqs: list[int]) -> None:
+        """Replace every draft position (-n is `seqs[n - 1]`) in the log, records and outbox rows."""
+
+        def real(q: int | None) -> int | None:
+            return seqs[-q - 1] if q is not None and q < 0 else q
+
+        for entry in self.log:
+            entry.seq = seqs[-entry.seq - 1]
+            entry.prev_seq = real(entry.prev_seq)
+        for record in self.touched.values():
+            record.last_seq = real(record.last_seq)
+            for p in record.prov.values():
+                if p["q"] < 0:
+                    p["q"] = seqs[-p["q"] - 1]
+                if p["p"] is not None and p["p"] < 0:
+                    p["p"] = seqs[-p["p"] - 1]
+        for delivery in self.deliveries:
+            delivery.change_seq = seqs[-delivery.change_seq - 1]

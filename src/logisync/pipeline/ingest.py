@@ -85,7 +85,7 @@ class Pipeline:
                     outcomes.append(outcome)
                     todo.append((change, verdict, outcome))
                     wanted.setdefault(_DOMAINS[change.domain][0], set()).add(change.key)
-            batch = Batch(tx, self.router, received, partial(self._arrival, received), len(todo))
+            batch = Batch(tx, self.router, received, partial(self._arrival, received))
             for domain, keys in wanted.items():
                 batch.preload(domain, sorted(keys))
             for change, verdict, outcome in todo:
