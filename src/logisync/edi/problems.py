@@ -74,6 +74,7 @@ class Code(Enum):
     segment_exceeds_use = (Level.segment, "5")
     segment_not_in_set = (Level.segment, "6")
     segment_out_of_order = (Level.segment, "7")
+    segment_has_errors = (Level.segment, "8")  # a value the canonical domain refuses (a map's check)
     # element (AK403)
     element_missing = (Level.element, "1")
     element_conditional_missing = (Level.element, "2")

@@ -1,0 +1,112 @@
+"""846 Inventory Inquiry/Advice: a partner's stock per item and location, to and from inventory.
+
+Read: BIA (BIA04/BIA05 the report's date and time, which order the positions: an older report
+arriving late is stale), an optional N1 naming the location (N101 WH/SF/ST/RL, N104 its code;
+in the heading for the whole report, or inside a LIN loop for that item; the partner's
+`location` otherwise), then one LIN loop per item: LIN's product ids (the partner's qualifier,
+e.g. SK or VN), QTY segments by QTY01. One inventory change per LIN, key `SKU@LOCATION`.
+
+Written: one 846 per location, N1*WH naming it, LIN*n*SK*sku, QTY*17 (on hand) and QTY*63
+(on order, the hub's `inbound`), CTT with the number of LIN loops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from ...domain.kinds import Domain
+from ..interchange import TransactionSet
+from ..problems import Code
+from ..writer import OutboundSet
+from .mapped import Context, Mapped, SetReader, date_text, number, pairs
+
+CODE = "846"
+
+
+class Quantity(Enum):
+    """QTY01 quantity qualifier (X12 element 673) -> the inventory field it sets."""
+
+    on_hand = ("17", "33")  # 17 quantity on hand; 33 quantity available for sale (stock), when no 17
+    inbound = ("63",)  # 63 on order quantity: units the location expects
+
+
+QUANTITIES = {code: member for member in Quantity for code in member.value}
+LOCATION_ENTITIES = frozenset(
+    {"WH", "SF", "ST", "RL", "SN"}
+)  # warehouse, ship from, ship to, reporting location, store
+
+
+def read(tset: TransactionSet, ctx: Context) -> Mapped:
+    r = SetReader(tset, ctx)
+    segments = tset.segments
+    if not segments or segments[0].tag != "BIA":
+        r.missing("BIA", "the beginning segment", segments[0] if segments else None)
+        return r.finish()
+    bia = segments[0]
+    r.text(bia, 1, "BIA01 purpose code")
+    reported = r.moment(bia, 4, 5, "BIA04 report")
+    location = ctx.location
+    items: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = None
+    for seg in segments[1:]:
+        tag = seg.tag
+        if tag == "N1" and seg[1] in LOCATION_ENTITIES:
+            code = r.text(seg, 4, "N104 location code")
+            if code is not None:
+                if current is None:
+                    location = code
+                else:
+                    current["location"] = code
+        elif tag == "LIN":
+            current = {"seg": seg, "sku": r.item(seg, pairs(2)), "qty": {}, "location": None, "uom": None}
+            items.append(current)
+        elif tag == "QTY":
+            if current is None:
+                r.error(seg, Code.segment_unexpected, "a QTY before any LIN")
+                continue
+            current["seen"] = True
+            member = r.code(seg, 1, QUANTITIES, "QTY01 quantity qualifier")
+            amount = r.quantity(seg, 2, "QTY02 quantity")
+            if member is None or amount is None:
+                continue
+            current["qty"].setdefault(seg[1], (member, amount))
+            current["uom"] = current["uom"] or r.unit(seg, 3)
+    if not items:
+        r.missing("LIN", "at least one item")
+    for n, item in enumerate(items, start=1):
+        seg = item["seg"]
+        fields: dict[str, Any] = {}
+        for code in ("17", "33", "63"):  # 17 before 33: a report with both gives on hand as 17
+            if code in item["qty"]:
+                member, amount = item["qty"][code]
+                fields.setdefault(member.name, amount)
+        where = item["location"] or location
+        if not item.get("seen"):
+            r.missing("QTY", f"the quantity of item {n}", seg)
+        if where is None:
+            r.missing("N1", "the location: the report names none and the partner has no `location`", seg)
+        if item["uom"]:
+            fields["uom"] = item["uom"]
+        if item["sku"] and where and fields and not r.result.rejected:
+            r.change(Domain.inventory, f"{item['sku']}@{where}", fields, n, at=(seg, 3), occurred_at=reported)
+    return r.finish()
+
+
+def write(
+    location: str, positions: Sequence[tuple[str, dict[str, Any]]], reference: str, at: datetime
+) -> OutboundSet:
+    """An 846 for one location: `positions` are (SKU, inventory fields) pairs."""
+    date, clock = date_text(at)
+    body: list[list[str]] = [["BIA", "00", "DD", reference, date, clock], ["N1", "WH", "", "92", location]]
+    for n, (sku, fields) in enumerate(positions, start=1):
+        body.append(["LIN", str(n), "SK", sku])
+        unit = fields.get("uom") or "EA"
+        if fields.get("on_hand") is not None:
+            body.append(["QTY", "17", number(fields["on_hand"]), unit])
+        if fields.get("inbound") is not None:
+            body.append(["QTY", "63", number(fields["inbound"]), unit])
+    body.append(["CTT", str(len(positions))])
+    return OutboundSet(CODE, body)
