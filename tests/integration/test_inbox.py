@@ -349,7 +349,7 @@ def test_bulk_retry_gives_each_exception_its_result_and_goes_on_after_a_refusal(
     pipeline.ingest("shop", [order("o1", "SO-1", ("SKU-1", 1)), order("o2", "SO-2", ("SKU-1", 1))])
     pipeline.ingest("market", [order("m1", "MK-1", ("SKU-1", 1))])  # applied, backordered
     pipeline.ingest("shop", [order("o3", "SO-3", ("SKU-1", 1))])
-    pipeline.ingest("wms", [stock("s1", on_hand=2)])
+    pipeline.ingest("wms", [stock("s1", on_hand=3)])  # MK-1's backorder takes one unit at once
     seen: list[int] = []
     bulk = inbox.bulk(
         "retry", ExceptionFilter(kind="insufficient_stock"), "cli:ann", each=lambda r: seen.append(r.id)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..config.loader import HUB_SYSTEM
+from ..domain.catalog import split_inventory_key
 from ..domain.kinds import Domain, OutcomeKind
 from ..domain.record import RecordState, merge
 from ..domain.stock import apply_deltas
@@ -21,6 +22,7 @@ from ..store.base import LogEntry, NewDelivery, NewException, WriteTx
 from .routing import Router
 
 _DOMAINS = {d: (d.value, d.is_event) for d in Domain}
+_LATE = 1 << 62  # sorts a backorder queued in this batch after every stored one
 HUB = HUB_SYSTEM  # the system name of changes the hub itself derives; no configured system may take it
 
 
@@ -38,6 +40,8 @@ class Batch:
         self.deliveries: list[NewDelivery] = []
         self.exceptions: list[NewException] = []
         self.counts: Counter[tuple[str, str, str]] = Counter()
+        self.freed: dict[str, tuple[str, str]] = {}  # SKU -> the change that last freed some of its stock
+        self.waiting: dict[str, tuple[frozenset[str], int]] = {}  # order -> SKUs it waits for, queued at
         self._drafts = 0  # log positions handed out so far, as drafts -1, -2, ... (see `next_seq`)
         self._derived_ids: Counter[str] = Counter()
 
@@ -69,7 +73,39 @@ class Batch:
         self.records[(domain, key)] = rec
         return rec
 
+    def backorder_queue(self, skus: Sequence[str]) -> list[tuple[str, str]]:
+        """(sku, order) waiting for units of these SKUs, oldest backorder first, as this transaction
+        left them: the store's queue, with the orders this batch backordered or filled applied."""
+        rows = [
+            (queued, key, sku)
+            for sku, key, queued in self.tx.backordered(skus)
+            if key not in self.waiting or sku in self.waiting[key][0]
+        ]
+        stored = {(key, sku) for _, key, sku in rows}
+        for key, (waits, queued) in self.waiting.items():
+            # queued in this batch: after every stored entry, in processing order (drafts are -1, -2, ...)
+            rows.extend(
+                (_LATE - queued, key, sku) for sku in waits if sku in skus and (key, sku) not in stored
+            )
+        rows.sort()
+        return [(sku, key) for _, key, sku in rows]
+
     # -- writing ------------------------------------------------------------------------------
+    def lock_queue(self, sku: str) -> None:
+        """Serialize with writers of the SKU's backorder queue (where several writers run): an order
+        backordering the SKU and a change freeing its stock see each other's result, whichever is first."""
+        if self.tx.locks_keys:
+            self.tx.lock_keys([f"q:{sku}"])
+
+    def free(self, sku: str, cause: tuple[str, str]) -> None:
+        """Some of the SKU's stock became available (more stock, a hold released): its backorders
+        are tried again before this transaction commits (`OversellGuard.refill`)."""
+        self.freed[sku] = cause
+
+    def wait(self, order: str, skus: frozenset[str], queued: int) -> None:
+        """The order now waits for exactly these SKUs (a new one queued at log position `queued`)."""
+        self.waiting[order] = (skus, queued)
+
     def next_seq(self) -> int:
         """The next change-log position, as a draft (-1, -2, ...) that `flush` makes real.
 
@@ -150,6 +186,8 @@ class Batch:
         payload = {"adjust": {"on_hand": None, "inbound": None, **deltas, "reason": reason}}
         applied = [*result.applied, "adjust"] if result.applied else []
         self._log_derived(seq, change_id, domain, key, stamp, why, payload, applied, cause, rec)
+        if "on_hand" in result.applied and deltas.get("on_hand", 0) > 0:
+            self.free(split_inventory_key(key)[0], cause)
         if applied:
             self.enqueue(domain, key, seq, HUB)
         return rec
@@ -207,10 +245,15 @@ class Batch:
 
     def flush(self) -> None:
         """Write everything this transaction did, in one go (drafted log positions made real)."""
-        if self._drafts:
-            self._assign_seqs(self.tx.next_seqs(self._drafts))
+        seqs = self.tx.next_seqs(self._drafts) if self._drafts else []
+        if seqs:
+            self._assign_seqs(seqs)
         self.tx.append_changes(self.log)
-        self.tx.save_records(list(self.touched.values()))
+        self.tx.save_records(sorted(self.touched.values(), key=lambda r: (r.domain, r.key)))  # row lock order
+        if self.waiting:
+            self.tx.set_backorders(
+                [(key, sorted(skus), real_seq(queued, seqs)) for key, (skus, queued) in self.waiting.items()]
+            )
         self.tx.enqueue(self.deliveries)
         self.tx.open_exceptions(self.exceptions, self.received)
         self.tx.count_outcomes(dict(self.counts))
@@ -219,7 +262,7 @@ class Batch:
         """Replace every draft position (-n is `seqs[n - 1]`) in the log, records and outbox rows."""
 
         def real(q: int | None) -> int | None:
-            return seqs[-q - 1] if q is not None and q < 0 else q
+            return None if q is None else real_seq(q, seqs)
 
         for entry in self.log:
             entry.seq = seqs[-entry.seq - 1]
@@ -233,3 +276,8 @@ class Batch:
                     p["p"] = seqs[-p["p"] - 1]
         for delivery in self.deliveries:
             delivery.change_seq = seqs[-delivery.change_seq - 1]
+
+
+def real_seq(q: int, seqs: list[int]) -> int:
+    """A log position made real: a draft (-n) is `seqs[n - 1]`, a real one stays."""
+    return seqs[-q - 1] if q < 0 else q

@@ -10,6 +10,7 @@ from typing import Any
 from ..config.model import SyncMap
 from ..config.ownership import Ownership, Scopes
 from ..domain.change import Change, Outcome, now_us, to_us
+from ..domain.inventory import available
 from ..domain.kinds import Domain, OutcomeKind
 from ..domain.lifecycles import LIFECYCLES
 from ..domain.record import MergeResult, RecordState, describe_stale, is_newer, merge
@@ -90,6 +91,7 @@ class Pipeline:
                 batch.preload(domain, sorted(keys))
             for change, verdict, outcome in todo:
                 self._apply(batch, system, change, verdict, outcome, source)
+            self.rules.finish(batch)
             for change, outcome in zip(changes, outcomes, strict=True):
                 batch.counts[(system, _DOMAINS[change.domain][0], _OUTCOMES[outcome.outcome])] += 1
             batch.flush()
@@ -114,6 +116,7 @@ class Pipeline:
         applied: list[str] | None = None
         rec = batch.records.get((domain, change.key))
         refusal: Verdict | None = None
+        was = 0  # an inventory position's `available` before the change
         if fields is not None and change.domain in self.quality.domains:
             verdict = self.quality.check(batch, change, system, fields)
             fields = verdict.fields
@@ -139,6 +142,8 @@ class Pipeline:
         else:
             if rec is None:
                 rec = batch.create(domain, change.key)
+            if change.domain is Domain.inventory:
+                was = available(rec.fields)
             result = self._merge(rec, system, change, stamp, fields, received, seq, versioned, outcome)
             if result is None:
                 batch.open_exception(
@@ -189,7 +194,7 @@ class Pipeline:
         if outcome.outcome is APPLIED:
             batch.enqueue(change.domain, change.key, seq, system)
             if change.domain in self.rules.domains and rec is not None:
-                note = self.rules.after(batch, change, system, rec, applied or [])
+                note = self.rules.after(batch, change, system, rec, applied or [], was)
                 if note is not None:
                     outcome.reason = f"{outcome.reason}; {note}" if outcome.reason else note
 

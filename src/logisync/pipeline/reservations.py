@@ -16,7 +16,8 @@ record's, by the rule the apply uses): a warehouse's status update never is, and
 gets its `stale` outcome.
 Holds are converted (released) when the WMS allocates, released when the order is cancelled, and
 released newest first, into backorders, when a position's stock falls below what it holds
-(`stock_shortfall`). A backorder is tried again whenever its order changes.
+(`stock_shortfall`). A backorder is tried again whenever its order changes, and whenever the batch
+frees units of its SKU (`refill`: oldest backorder first, before the batch commits).
 """
 
 from __future__ import annotations
@@ -150,11 +151,13 @@ class OversellGuard:
         cause: tuple[str, str],
         *,
         sent: bool = False,
+        only: str | None = None,
     ) -> str | None:
         """Bring the order's holds in line with what it should hold now; a note when units are short.
 
         `sent`: `system` itself changed the order (not the hub from a shipment): once the order has
-        lines, its seller is recorded.
+        lines, its seller is recorded. `only`: look at this SKU alone (a backorder tried again).
+        New holds take only what the channel may sell now, so never units another order holds.
         """
         channel = self.seller(order.fields, order.prov, system, {})
         bookkeeping: dict[str, Any] = {}
@@ -169,15 +172,21 @@ class OversellGuard:
         want = demand(order.fields)
         holds = held(order.fields)
         backorders = dict(order.fields.get("backorders") or {})
+        # units released by a cancel or a smaller line are free for others; a hold converted because
+        # the WMS took the order over is not (the WMS's `allocated` counts those units)
+        freeing = order.fields.get("status") == "cancelled" or not handed_over(order.fields)
         moves: dict[tuple[str, str], int] = {}  # (sku, location) -> units to hold (+) or release (-)
-        for sku in sorted({*want, *holds, *backorders}):
+        for sku in sorted({*want, *holds, *backorders} if only is None else {only}):
             at = holds.get(sku, {})
             has, wants = total(at), want.get(sku, 0)
             if has > wants:
                 for loc, units in unplace(has - wants, at).items():
                     moves[(sku, loc)] = -units
                     at[loc] -= units
+                if freeing:
+                    batch.free(sku, cause)
             elif has < wants:
+                batch.lock_queue(sku)  # before reading the positions: see `Batch.lock_queue`
                 found = self.positions(batch, sku, rule)
                 atp = channel_atp({loc: available(rec.fields) for loc, rec in found.items()}, rule)
                 order_of = placement_order(
@@ -202,7 +211,8 @@ class OversellGuard:
             sku: n for sku, n in backorders.items() if n > (order.fields.get("backorders") or {}).get(sku, 0)
         }
         why = f"oversell guard: holds for order {order.key}"
-        if not moves and backorders == (order.fields.get("backorders") or {}):
+        before = order.fields.get("backorders") or {}
+        if not moves and backorders == before:
             if bookkeeping:  # the hub's own notes: nothing any route carries
                 batch.derive(Domain.order, order.key, bookkeeping, why=why, cause=cause, deliver=False)
             return None
@@ -213,6 +223,8 @@ class OversellGuard:
             why=why,
             cause=cause,
         )
+        if set(backorders) != set(before):
+            batch.wait(order.key, frozenset(backorders), order.last_seq or 0)
         for (sku, loc), units in moves.items():
             self._hold(batch, f"{sku}@{loc}", order.key, units, why, cause)
         if not new_short:
@@ -291,6 +303,8 @@ class OversellGuard:
                 why=why,
                 cause=cause,
             )
+            batch.wait(order_key, frozenset(backorders), order.last_seq or 0)
+        batch.free(sku, cause)  # the released orders may find units at the channel's other locations
         note = f"stock at {position.key} fell below its holds: backordered " + ", ".join(
             f"{n} for {order}" for order, n in released.items()
         )
@@ -306,3 +320,24 @@ class OversellGuard:
             )
         )
         return note
+
+    # -- stock freed: backorders tried again ----------------------------------------------------
+    def refill(self, batch: Batch) -> None:
+        """Try the backorders of every SKU whose stock this transaction freed, oldest backorder first.
+
+        Runs before the batch commits, so the change that freed the stock (a receipt, a count, a
+        cancel) and the holds it lets waiting orders take commit together, with an outbox row for
+        each position that moved: every channel's ATP follows. Each order takes what its own
+        channel may sell now (`replan` on that SKU alone); filling one may not free another, so
+        the loop ends once nothing new was freed.
+        """
+        while batch.freed:
+            freed, batch.freed = batch.freed, {}
+            skus = sorted(freed)
+            for sku in skus:
+                batch.lock_queue(sku)
+            for sku, order_key in batch.backorder_queue(skus):
+                order = batch.record(Domain.order.value, order_key)
+                if order is None or sku not in (order.fields.get("backorders") or {}):
+                    continue
+                self.replan(batch, order, HUB, freed[sku], only=sku)

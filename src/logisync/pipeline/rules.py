@@ -17,7 +17,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..config.model import SyncMap
+from ..domain.catalog import split_inventory_key
 from ..domain.change import Change
+from ..domain.inventory import available
 from ..domain.kinds import Domain
 from ..domain.record import RecordState
 from .batch import Batch
@@ -55,14 +57,26 @@ class Rules:
         return None
 
     def after(
-        self, batch: Batch, change: Change, system: str, record: RecordState, applied: list[str]
+        self,
+        batch: Batch,
+        change: Change,
+        system: str,
+        record: RecordState,
+        applied: list[str],
+        was: int = 0,
     ) -> str | None:
+        """Run the rules that follow an applied change; `was` is an inventory position's `available`
+        before it (its stock freed when it rose)."""
         cause = (system, change.id)
         if change.domain is Domain.order:
             followed = self.fulfilment.order(batch, record, applied, cause)
             return _join(followed, self.guard.replan(batch, record, system, cause, sent=True))
-        if change.domain is Domain.inventory and record.fields.get("reserved_by"):
-            return self.guard.shortfall(batch, record, cause)
+        if change.domain is Domain.inventory:
+            if available(record.fields) > was:
+                batch.free(split_inventory_key(record.key)[0], cause)
+            if record.fields.get("reserved_by"):
+                return self.guard.shortfall(batch, record, cause)
+            return None
         if change.domain is Domain.tracking:
             return self.tracking.event(batch, change, record, system, cause)
         if change.domain is Domain.shipment:
@@ -71,6 +85,12 @@ class Rules:
         if change.domain is Domain.return_:
             return self.returns.applied(batch, record, applied, system, cause)
         return None
+
+    def finish(self, batch: Batch) -> None:
+        """What runs once every change of the batch is applied, before it commits: backorders of
+        the stock the batch freed are tried again."""
+        if batch.freed:
+            self.guard.refill(batch)
 
 
 def _join(*notes: str | None) -> str | None:

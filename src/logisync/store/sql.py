@@ -85,6 +85,13 @@ SQL_COUNT = (
     "INSERT INTO outcome_counts (system, domain, outcome, n) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (system, domain, outcome) DO UPDATE SET n = outcome_counts.n + excluded.n"
 )
+# the backorder queue (see migrations/*/0006_backorders.sql)
+SQL_BACKORDERED = "SELECT sku, order_key, queued FROM backorders WHERE sku IN ({in})"
+SQL_QUEUE = (
+    "INSERT INTO backorders (order_key, sku, queued) VALUES (?, ?, ?) ON CONFLICT (order_key, sku) DO NOTHING"
+)
+SQL_UNQUEUE = "DELETE FROM backorders WHERE order_key = ?"
+SQL_UNQUEUE_OTHERS = "DELETE FROM backorders WHERE order_key = ? AND NOT (sku IN ({in}))"
 
 
 class SqlWriteTx:
@@ -215,6 +222,26 @@ class SqlWriteTx:
         if rows:
             self.store._many(self.cur, SQL_COUNT, rows)
 
+    def backordered(self, skus: Sequence[str]) -> list[tuple[str, str, int]]:
+        """The backorder queue of some SKUs: (sku, order key, queued), oldest first."""
+        found: list[tuple[str, str, int]] = []
+        for chunk in _chunks(sorted(set(skus))):
+            sql, params = self.store._in(SQL_BACKORDERED, [], chunk)
+            found.extend((sku, key, queued) for sku, key, queued in self.store._fetch(self.cur, sql, params))
+        found.sort(key=lambda row: (row[2], row[1], row[0]))
+        return found
+
+    def set_backorders(self, waiting: Sequence[tuple[str, Sequence[str], int]]) -> None:
+        """For each (order key, skus, queued): the order now waits for exactly these SKUs; a SKU it
+        already waited for keeps its place in the queue, a new one is queued at `queued`."""
+        for order_key, skus, queued in sorted(waiting, key=lambda w: w[0]):  # row locks in key order
+            if skus:
+                sql, params = self.store._in(SQL_UNQUEUE_OTHERS, [order_key], sorted(skus))
+                self.store._fetch_none(self.cur, sql, params)
+                self.store._many(self.cur, SQL_QUEUE, [(order_key, sku, queued) for sku in sorted(skus)])
+            else:
+                self.store._fetch_none(self.cur, self.store._sql(SQL_UNQUEUE), (order_key,))
+
     def xrefs(self, system: str, kind: str, external_ids: Sequence[str]) -> dict[str, str]:
         """The canonical keys a system's external ids of one kind stand for (see `store/xrefs.py`)."""
         return xref_sql.lookup(self.store, self.cur, system, kind, external_ids)
@@ -254,6 +281,10 @@ class SqlStore:
 
     def _many(self, cur: Any, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         cur.executemany(self._sql(sql), rows)
+
+    def _fetch_none(self, cur: Any, sql: str, params: Sequence[Any] = ()) -> None:
+        """A statement that returns no rows (`sql` already in this dialect)."""
+        cur.execute(sql, params)
 
     def _lock_keys(self, cur: Any, keys: Sequence[str]) -> None:
         """Serialize writers of the same keys (a no-op where the store has one writer at a time)."""

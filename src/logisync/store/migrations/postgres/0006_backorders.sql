@@ -1,0 +1,19 @@
+-- The backorder queue: which orders wait for units of a SKU, oldest backorder first, so that
+-- stock freed at a position (a receipt, a count, a cancelled hold) fills them in that order, in
+-- the transaction that freed it. The orders' own `backorders` field is the truth; this is its index.
+
+CREATE TABLE backorders (
+    order_key  TEXT    COLLATE "C" NOT NULL,
+    sku        TEXT    COLLATE "C" NOT NULL,
+    queued     BIGINT  NOT NULL,  -- change log position of the hub change that first recorded it
+    PRIMARY KEY (order_key, sku)
+);
+CREATE INDEX backorders_by_sku ON backorders (sku, queued);
+
+-- orders backordered before the queue existed wait from their newest change
+INSERT INTO backorders (order_key, sku, queued)
+SELECT r.key, b.key, COALESCE(r.last_seq, 0)
+FROM records AS r,
+     jsonb_each(CASE WHEN jsonb_typeof(r.fields::jsonb -> 'backorders') = 'object'
+                     THEN r.fields::jsonb -> 'backorders' END) AS b
+WHERE r.domain = 'order';
