@@ -47,6 +47,7 @@ bench: $(STAMP)  ## run the benchmarks (figures go to docs/benchmarks.md by hand
 	$(BIN)/python bench/delivery.py
 	$(BIN)/python bench/http_client.py
 	$(BIN)/python bench/x12.py
+	$(BIN)/python bench/reconcile.py
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,1 @@
+"""Reconciliation: a system's full snapshot against the golden records, variances, corrections."""
