@@ -89,6 +89,7 @@ def root_cause(
     | units | the SKU and the unit | `SKU-1 uom crate` |
     | ownership_conflict | the sender, the fields, their owners | `erp: on_hand (owned by wms)` |
     | scope | the sender and the domain | `shop may not write inventory` |
+    | unmappable_webhook | the sender | `shop webhooks its mapping cannot take` |
     | illegal_transition | the domain and the move | `order shipped → created` |
     | insufficient_stock | the channel and its policy | `channel shop (reject)` |
     | others | the system and the domain | `wms order` |
@@ -112,6 +113,8 @@ def root_cause(
         return f"{system}: {fields} (owned by {', '.join(_text(o) for o in parts['owners'])})"
     if kind == "scope":
         return f"{system} may not write {domain}"
+    if kind == "unmappable_webhook":
+        return f"{system} webhooks its mapping cannot take"
     if kind == "illegal_transition":
         return f"{domain} {p.get('from', '—')} → {p.get('to') or p.get('to_status') or '—'}"
     if kind == "insufficient_stock" and "channel" in p:
@@ -663,6 +666,12 @@ class Inbox:
             raise ActionRefused(
                 f"exception {row.id} is a dead delivery: it carries the golden record, not a change to {verb}. "
                 "Fix the record at its source (or edit the change that set it), then retry the delivery"
+            )
+        if row.kind == "unmappable_webhook":
+            raise ActionRefused(
+                f"exception {row.id}: the webhook never became a change, so there is nothing to {verb}. Its "
+                "payload and the mapping error are in the detail: fix the mapping (or the sender), have "
+                f"{row.system} send the webhook again, then discard this"
             )
         if not row.system or not row.change_id:
             hint = (

@@ -12,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 
 from .. import __version__
 from ..config.model import SyncMap
+from ..connectors.webhooks import Receiver
 from ..delivery.dispatcher import Dispatcher
 from ..pipeline import Pipeline
 from ..store.base import Store
@@ -24,10 +25,12 @@ from .records import records_router
 from .responses import json_response
 from .routes_state import routes_router
 from .schemas import ChangeBatch, Health
+from .webhooks import webhooks_router
 
 DESCRIPTION = """\
-The logisync hub's HTTP API. Systems send batches of changes (`POST /v1/changes`) and read golden
-records with per-field provenance, their history, and their state at a past time. With the admin
+The logisync hub's HTTP API. Systems send batches of changes (`POST /v1/changes`) or their own
+signed webhooks (`POST /v1/webhooks/{system}`), and read golden records with per-field
+provenance, their history, and their state at a past time. With the admin
 key, operators read each route's state (`/v1/routes`) and work the exceptions inbox
 (`/v1/exceptions`: list, group by root cause, retry, edit and replay, discard, assign).
 
@@ -42,12 +45,18 @@ def create_app(
 ) -> FastAPI:
     """The API over `store`, with the systems, keys, scopes and limits of `syncmap`.
 
-    API keys are read now from the environment (or `env`) and kept only as digests. The caller
+    API keys are read now from the environment (or `env`) and kept only as digests; so are the
+    systems' webhook signing secrets (kept as HMAC keys, never logged). The caller
     owns the store: it stays open when the app shuts down; the ingest worker is stopped then.
     With `deliver`, the app also runs the dispatchers (`logisync serve` does), nudged after each
     commit, and stops them on shutdown.
     """
     keyring = Keyring.from_syncmap(syncmap, env)
+    receivers = {
+        name: Receiver.from_settings(name, system.webhooks, env)
+        for name, system in syncmap.systems.items()
+        if system.webhooks is not None
+    }
     pipeline = Pipeline(store, syncmap)
     dispatcher = Dispatcher.for_syncmap(syncmap, store, env) if deliver else None
     ingestor = Ingestor(pipeline, on_commit=dispatcher.notify if dispatcher is not None else None)
@@ -71,8 +80,10 @@ def create_app(
         lifespan=lifespan,
         redoc_url=None,
     )
+    app.state.ingestor = ingestor  # its queue depth, for operators and tests
     problems.install(app)
     app.include_router(changes_router(keyring, ingestor, syncmap.limits))
+    app.include_router(webhooks_router(receivers, ingestor, syncmap.limits, store))
     app.include_router(records_router(store, keyring, pipeline.scopes))
     app.include_router(routes_router(syncmap, store, keyring, dispatcher))
     app.include_router(exceptions_router(syncmap, store, keyring, dispatcher))

@@ -1,7 +1,7 @@
 """Feeding the pipeline from the event loop: one worker thread, with group commit of concurrent batches.
 
 Batches that arrive while another is being committed wait in line. The worker then takes the
-waiting batches of the same system, in arrival order and up to `GROUP_CHANGES` changes in all,
+waiting batches of the same system (and source), in arrival order and up to `GROUP_CHANGES` changes in all,
 and runs them through the pipeline as one store transaction; each request is answered with its
 own slice of the outcomes, after the commit. The transaction's fixed costs (its fsync above all)
 are shared, and nothing waits on a timer: a lone sender's batch is committed at once, alone.
@@ -35,6 +35,7 @@ RECEIVED_BEFORE = "this id was received before; nothing was done"
 @dataclass(slots=True)
 class _Job:
     system: str
+    source: str
     changes: list[Change]
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[list[Outcome]]
@@ -57,9 +58,10 @@ class Ingestor:
         self._busy = False
         self._executor: ThreadPoolExecutor | None = None
 
-    async def ingest(self, system: str, changes: list[Change]) -> list[Outcome]:
+    async def ingest(self, system: str, changes: list[Change], source: str = SOURCE) -> list[Outcome]:
+        """Commit `changes` from `system` (the change log names `source`: `api`, `webhook`)."""
         loop = asyncio.get_running_loop()
-        job = _Job(system, changes, loop, loop.create_future())
+        job = _Job(system, source, changes, loop, loop.create_future())
         with self._lock:
             self._queue.append(job)
             idle, self._busy = not self._busy, True
@@ -91,6 +93,7 @@ class Ingestor:
                 while (
                     self._queue
                     and self._queue[0].system == group[0].system
+                    and self._queue[0].source == group[0].source
                     and size + len(self._queue[0].changes) <= self.group_changes
                 ):
                     size += len(self._queue[0].changes)
@@ -105,7 +108,7 @@ class Ingestor:
     def _commit(self, group: list[_Job]) -> None:
         changes = group[0].changes if len(group) == 1 else [c for job in group for c in job.changes]
         try:
-            outcomes = self.pipeline.ingest(group[0].system, changes, source=SOURCE)
+            outcomes = self.pipeline.ingest(group[0].system, changes, source=group[0].source)
         except BaseException as exc:
             if len(group) == 1:
                 _settle(group[0], exc)

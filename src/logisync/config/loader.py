@@ -120,6 +120,11 @@ def _cross_check(syncmap: SyncMap) -> list[tuple[Path_, str]]:
                 f"{HUB_SYSTEM!r} is the hub's own name (for what it derives); name the system otherwise",
             )
         )
+    for name, config in syncmap.systems.items():
+        if config.webhooks is not None:
+            problem = _inbound_mapping_problem(config.webhooks.mapping)
+            if problem is not None:
+                problems.append((("systems", name, "webhooks", "mapping"), problem))
     seen: dict[str, int] = {}
     for i, route in enumerate(syncmap.routes):
         if route.name in seen:
@@ -171,6 +176,17 @@ def _mapping_problem(spec: dict[str, Any] | str) -> str | None:
 
     try:
         compile_mapping(spec)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _inbound_mapping_problem(spec: dict[str, Any] | str) -> str | None:
+    """What is wrong with a system's webhook mapping: as `_mapping_problem`, for the inbound side."""
+    from ..connectors.webhook_mapping import compile_inbound
+
+    try:
+        compile_inbound(spec)
     except ValueError as exc:
         return str(exc)
     return None

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from croniter import croniter
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from ..domain.kinds import Domain, SystemKind
 from .durations import parse_duration
@@ -26,9 +26,50 @@ class AuthConfig(Section):
     api_key_env: EnvName
 
 
+Scheme = Literal["standard-webhooks", "shopify", "stripe"]
+
+
 class SigningConfig(Section):
-    scheme: Literal["standard-webhooks", "shopify", "stripe"] = "standard-webhooks"
+    """How the hub signs the calls it makes *to* a system (outbound deliveries and read-backs).
+
+    Only `standard-webhooks` is signed today. What a system signs the webhooks it sends the hub
+    with is `systems.NAME.webhooks.signing` (`WebhookSigning`), a separate secret.
+    """
+
+    scheme: Scheme = "standard-webhooks"
     secret_env: EnvName
+
+
+class WebhookSigning(Section):
+    """How a system signs the webhooks it sends the hub; each one is verified on arrival.
+
+    `secret_env` names the variable holding the secret; during a rotation `secret_envs` lists
+    several (the new one and the old ones): a webhook signed with any of them is accepted.
+    """
+
+    scheme: Scheme = "standard-webhooks"
+    secret_env: EnvName | None = None
+    secret_envs: list[EnvName] | None = Field(default=None, min_length=1, max_length=10)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> WebhookSigning:
+        if (self.secret_env is None) == (self.secret_envs is None):
+            raise ValueError("give the secret's variable as secret_env: NAME, or secret_envs: [NAME, ...]")
+        return self
+
+    @property
+    def env_names(self) -> list[str]:
+        """Every variable that may hold a secret, the current one first."""
+        return [self.secret_env] if self.secret_env is not None else list(self.secret_envs or ())
+
+
+class WebhooksConfig(Section):
+    """Webhooks the system sends the hub at `POST /v1/webhooks/NAME`: how they are signed, and the
+    mapping from the system's payload to changes (`logisync.connectors.webhook_mapping`):
+    `"package.module:function"` or a declarative mapping."""
+
+    signing: WebhookSigning
+    mapping: dict[str, Any] | str
 
 
 Connector = Literal["http", "poll", "files", "edi", "pg_cdc", "nats", "mqtt"]
@@ -77,7 +118,8 @@ class SystemConfig(Section):
     connector: Connector = "http"
     url: str | None = None
     auth: AuthConfig | None = None
-    signing: SigningConfig | None = None
+    signing: SigningConfig | None = None  # how the hub signs its calls to the system
+    webhooks: WebhooksConfig | None = None  # webhooks the system sends the hub (verified, mapped)
     writes: list[Domain | Literal["*"]] | None = None  # default: the domains it owns something in
     reads: list[Domain | Literal["*"]] | None = None  # default: what it writes or is routed
     transport: dict[str, Any] | None = None
@@ -151,6 +193,8 @@ class RouteConfig(Section):
 class Limits(Section):
     max_batch: int = Field(default=1000, ge=1, le=100_000)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    # batches waiting for the ingest worker past which a webhook is answered 503 + Retry-After
+    max_ingest_queue: int = Field(default=1000, ge=1, le=1_000_000)
 
 
 class ApiConfig(Section):

@@ -21,6 +21,7 @@ ENTRY_POINT_GROUP = "logisync.connectors"
 
 BUILTIN: dict[str, str] = {
     "http": "logisync.connectors.http",  # signed webhooks and REST calls out
+    "webhooks": "logisync.connectors.webhooks",  # signed webhooks in (POST /v1/webhooks/{system})
 }
 
 __all__ = ["BUILTIN", "ENTRY_POINT_GROUP", "Capabilities", "ConnectorSpec", "catalogue", "connector"]

@@ -49,6 +49,11 @@ def systems_table(syncmap: SyncMap, scopes: Scopes) -> Table:
         if system.signing is not None:
             auth.append(f"\nsigning ({system.signing.scheme}): ")
             auth.append_text(_env_name(system.signing.secret_env))
+        if system.webhooks is not None:
+            auth.append(f"\nwebhooks in ({system.webhooks.signing.scheme}): ")
+            for i, name in enumerate(system.webhooks.signing.env_names):
+                auth.append_text(Text(", ") if i else Text())
+                auth.append_text(_env_name(name))
         table.add_row(
             name,
             system.kind.value,

@@ -184,6 +184,15 @@ class InboxTable:
         )
         return [_listed(row) for row in rows]
 
+    def open_of_change(self, kind: str, system: str, change_id: str) -> list[Listed]:
+        """The open exceptions of one kind about one change id of a system (on the state index)."""
+        rows = self.store._query(
+            f"SELECT {_COLUMNS} FROM exceptions WHERE state = 'open' AND kind = ? AND system = ? "
+            "AND change_id = ? ORDER BY id",
+            (kind, system, change_id),
+        )
+        return [_listed(row) for row in rows]
+
     def of_record(self, kind: str, domain: str, key: str) -> list[Listed]:
         """Every exception of one kind about one record, oldest first."""
         rows = self.store._query(
