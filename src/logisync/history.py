@@ -26,9 +26,10 @@ class FieldStory:
     replaced_value: Any
     replaced_system: str | None
     replaced_change_id: str | None
+    received: Any = None  # what the system sent, when the hub translated or converted it
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "field": self.field,
             "value": self.value,
             "system": self.system,
@@ -43,6 +44,9 @@ class FieldStory:
                 "change_id": self.replaced_change_id,
             },
         }
+        if self.received is not None:
+            out["received"] = self.received
+        return out
 
 
 def explain(store: Store, domain: Domain | str, key: str) -> list[FieldStory] | None:
@@ -68,6 +72,7 @@ def explain(store: Store, domain: Domain | str, key: str) -> list[FieldStory] | 
                 replaced_value=replaced.payload.get(name) if replaced else None,
                 replaced_system=replaced.system if replaced else None,
                 replaced_change_id=replaced.change_id if replaced else None,
+                received=prov.get("r"),
             )
         )
     return stories
@@ -89,6 +94,8 @@ def view(record: RecordState, store: Store | None = None) -> dict[str, Any]:
         setter = log.get(p["q"])
         if setter is not None:
             entry["applied_at"] = from_us(setter.received_us).isoformat()
+        if "r" in p:
+            entry["received"] = p["r"]
         provenance[name] = entry
     return {
         "domain": record.domain,

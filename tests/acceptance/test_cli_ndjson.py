@@ -44,6 +44,12 @@ def test_what_is_wrong_with_a_line():
     assert problem == "not a change: version: Input should be greater than or equal to 0 (got -1)"
     assert parse_change(b"\xff\xfe")[1].startswith("not valid JSON: str is not valid UTF-8")
     assert parse_change(b'{"id": "a",')[1] == "not valid JSON: unexpected end of data: column 12"
+    naive = GOOD.replace(b'"version": 2', b'"occurred_at": "2026-03-01T12:00:00"')
+    assert parse_change(naive)[1].startswith(
+        "not a change: occurred_at: a time needs a UTC offset: write it with Z or +hh:mm"
+    )
+    aware = GOOD.replace(b'"version": 2', b'"occurred_at": "2026-03-01T14:00:00+02:00"')
+    assert parse_change(aware)[0].occurred_at.utcoffset().total_seconds() == 7200
 
 
 def test_an_overlong_line_is_skipped_and_the_next_is_read():

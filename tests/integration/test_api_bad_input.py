@@ -56,6 +56,9 @@ CASES = [
     ("version a word", batch({**GOOD, "version": "new"}), 422, "invalid_request", "changes[0].version"),
     ("version fractional", batch({**GOOD, "version": 1.5}), 422, "invalid_request", "changes[0].version"),
     ("occurred_at not a time", batch({**GOOD, "occurred_at": "yesterday"}), 422, "invalid_request", "changes[0].occurred_at"),
+    ("occurred_at without an offset", batch({**GOOD, "occurred_at": "2026-03-01T12:00:00"}), 422, "invalid_request", "changes[0].occurred_at"),
+    ("occurred_at a date", batch({**GOOD, "occurred_at": "2026-03-01"}), 422, "invalid_request", "changes[0].occurred_at"),
+    ("occurred_at epoch", batch({**GOOD, "occurred_at": 1772366400}), 422, "invalid_request", "changes[0].occurred_at"),
     ("fields missing", batch({k: v for k, v in GOOD.items() if k != "fields"}), 422, "invalid_request", "changes[0].fields"),
     ("fields a list", batch({**GOOD, "fields": [1, 2]}), 422, "invalid_request", "changes[0].fields"),
     ("unknown key in a change", batch({**GOOD, "sku": "SKU-1"}), 422, "invalid_request", "changes[0].sku"),
@@ -98,6 +101,13 @@ def test_bad_input_is_a_4xx_that_says_where_and_stores_nothing(client, store, ca
         assert all(e["message"] for e in error["errors"])
     assert snapshot(store) == before
     assert store.get_record("inventory", "SKU-1@DC1").fields == {"on_hand": 1}
+
+
+def test_a_time_without_an_offset_is_refused_with_a_message_naming_the_field(client, store):
+    answer = send(client, batch({**GOOD, "occurred_at": "2026-03-01T12:00:00"}))
+    [item] = answer["error"]["errors"]
+    assert item["path"] == "changes[0].occurred_at"
+    assert item["message"].startswith("a time needs a UTC offset: write it with Z or +hh:mm")
 
 
 def test_every_bad_field_is_listed_and_the_list_is_bounded(client, store):

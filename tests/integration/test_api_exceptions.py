@@ -93,7 +93,12 @@ def test_show_has_the_trail_the_change_and_the_record_side_by_side(hub):
     response = hub.get(f"{URL}/{xid}", headers=ADMIN)
     assert response.status_code == 200, response.text
     view = ExceptionView.model_validate(response.json())
-    assert view.exception.detail == {"fields": {"on_hand": -3}}
+    assert view.exception.detail == {
+        "rule": "non_negative",
+        "field": "on_hand",
+        "value": -3,
+        "fields": {"on_hand": -3},
+    }
     assert (view.change.change_id, view.change.outcome, view.change.key) == ("c2", "quarantined", "SKU-1@DC1")
     assert view.record.fields == {"on_hand": 5, "allocated": 1, "available": 4}
     assert [(d.field, d.change, d.record, d.same) for d in view.diff] == [("on_hand", -3, 5, False)]

@@ -101,7 +101,8 @@ def test_bad_data_is_quarantined_with_a_validation_exception(store, pipeline):
         "SKU-1@DC1",
         out.reason,
     )
-    assert exc.detail == {"fields": {"on_hand": -5}}
+    assert exc.detail == {"rule": "non_negative", "field": "on_hand", "value": -5, "fields": {"on_hand": -5}}
+    assert out.problem == {"rule": "non_negative", "field": "on_hand", "value": -5}
     entry = store.get_change("wms", "c1")
     assert (entry.outcome, entry.reason, entry.payload, entry.applied) == (
         "quarantined",

@@ -337,3 +337,162 @@ def test_a_sku_made_in_a_batch_that_rolled_back_is_not_remembered_as_known(store
     assert [
         o.outcome for o in pipeline.ingest("erp", [change("i3", "inventory", "SKU-1@DC1", on_hand=1)])
     ] == ["applied"]
+
+
+# -- which rule failed, on which field, with which value ---------------------------------------------
+
+STRICT = "{unknown_sku: quarantine, unknown_location: quarantine, units: convert}"
+EVERY_RULE = [
+    # (system, change, rule, field, value, exception kind)
+    (
+        "erp",
+        change("p9", "product", "SKU-9", gtin="4006381333932"),
+        "gtin",
+        "gtin",
+        "4006381333932",
+        "validation",
+    ),
+    ("erp", change("p9", "product", "SKU-9", gtin="12345670"), None, None, None, None),  # a good GTIN-8
+    ("erp", change("p9", "product", "SKU-9", units={"case": 0}), "units", "units", {"case": 0}, "validation"),
+    ("wms", change("i1", "inventory", "SKU-1@DC1", on_hand=-3), "non_negative", "on_hand", -3, "validation"),
+    (
+        "shop",
+        change("o1", "order", "SO-1", lines=[line(1, "SKU-1", -1)]),
+        "non_negative",
+        "lines[0].quantity",
+        -1,
+        "validation",
+    ),
+    (
+        "shop",
+        change("o1", "order", "SO-1", lines=[line(1, "SKU-1", 1, uom="crate")]),
+        "units",
+        "lines[0].uom",
+        "crate",
+        "units",
+    ),
+    ("wms", change("i1", "inventory", "SKU-1@DC1", on_hand=2, uom="crate"), "units", "uom", "crate", "units"),
+    (
+        "shop",
+        change("o1", "order", "SO-1", lines=[line(1, "SKU-1"), line(2, "SKU-404")]),
+        "unknown_sku",
+        "lines[1].sku",
+        "SKU-404",
+        "unknown_sku",
+    ),
+    (
+        "wms",
+        change("i1", "inventory", "SKU-404@DC1", on_hand=1),
+        "unknown_sku",
+        "key",
+        "SKU-404",
+        "unknown_sku",
+    ),
+    (
+        "wms",
+        change("i1", "inventory", "SKU-1@DC9", on_hand=1),
+        "unknown_location",
+        "key",
+        "DC9",
+        "unknown_location",
+    ),
+    (
+        "shop",
+        change("o1", "order", "SO-1", ship_to={"country": "XX"}),
+        "iso_country",
+        "ship_to.country",
+        "XX",
+        "validation",
+    ),
+    ("shop", change("o1", "order", "SO-1", currency="EUX"), "iso_currency", "currency", "EUX", "validation"),
+    (
+        "shop",
+        change("o1", "order", "SO-1", placed_at="2026-03-01T12:00:00"),
+        "iso_date",
+        "placed_at",
+        "2026-03-01T12:00:00",
+        "validation",
+    ),
+    (
+        "shop",
+        change("o1", "order", "SO-1", placed_at="2026-02-30T12:00:00Z"),
+        "iso_date",
+        "placed_at",
+        "2026-02-30T12:00:00Z",
+        "validation",
+    ),
+    (
+        "shop",
+        change("o1", "order", "SO-1", placed_at="01/03/2026"),
+        "iso_date",
+        "placed_at",
+        "01/03/2026",
+        "validation",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("system", "bad", "rule", "field", "value", "kind"),
+    EVERY_RULE,
+    ids=[f"{c[2] or 'passes'}-{c[1].domain.value}-{c[3]}" for c in EVERY_RULE],
+)
+def test_a_quarantined_change_names_the_rule_the_field_and_the_value(
+    store, system, bad, rule, field, value, kind
+):
+    pipeline = make(store, STRICT)
+    seed(pipeline, "SKU-1", units={"case": 12})
+    [out] = pipeline.ingest(system, [bad])
+    if rule is None:
+        assert out.outcome == "applied", out.reason
+        assert out.problem is None and "problem" not in out.as_dict()
+        return
+    assert out.outcome == "quarantined"
+    assert out.problem == {"rule": rule, "field": field, "value": value}
+    assert out.as_dict()["problem"] == out.problem  # the API's outcome says the same
+    assert out.reason.startswith((field, f"field {field}:")), out.reason
+    [exc] = store.list_exceptions(kind=kind)
+    assert (exc.detail["rule"], exc.detail["field"], exc.detail["value"]) == (rule, field, value)
+    assert exc.reason == out.reason and exc.change_id == bad.id
+    # the change is kept in the change log with its outcome and reason, never dropped
+    logged = store.get_change(system, bad.id)
+    assert (logged.outcome, logged.reason) == ("quarantined", out.reason)
+
+
+def test_several_problems_are_all_listed_in_the_detail(store):
+    pipeline = make(store)
+    [out] = pipeline.ingest(
+        "shop", [change("o1", "order", "SO-1", currency="EUX", ship_to={"country": "usa"})]
+    )
+    assert out.problem == {"rule": "iso_currency", "field": "currency", "value": "EUX"}
+    [exc] = store.list_exceptions(kind="validation")
+    assert exc.detail["problems"] == [
+        {"rule": "iso_currency", "field": "currency", "value": "EUX"},
+        {"rule": "iso_country", "field": "ship_to.country", "value": "usa"},
+    ]
+
+
+def test_an_inventory_change_in_cases_keeps_what_was_sent_in_the_provenance(store):
+    from logisync.history import explain, view
+
+    pipeline = make(store, "{units: convert}")
+    seed(pipeline, "SKU-1", units={"case": 6})
+    [out] = pipeline.ingest("wms", [change("i1", "inventory", "SKU-1@DC1", on_hand=5, uom="case")])
+    assert out.outcome == "applied"
+    assert out.reason == "as received: on_hand 5, uom 'case'"
+    record = store.get_record("inventory", "SKU-1@DC1")
+    assert (record.fields["on_hand"], record.prov["on_hand"]["r"]) == (30, 5)
+    assert (record.fields["uom"], record.prov["uom"]["r"]) == ("each", "case")
+    assert view(record, store)["provenance"]["on_hand"]["received"] == 5
+    stories = {s.field: s for s in explain(store, "inventory", "SKU-1@DC1")}
+    assert stories["uom"].as_dict()["received"] == "case"
+    # an adjustment in cases: the delta that was sent is kept on the field it moved
+    [out] = pipeline.ingest(
+        "wms",
+        [change("a1", "inventory", "SKU-1@DC1", adjust={"on_hand": -1, "reason": "damage"}, uom="case")],
+    )
+    record = store.get_record("inventory", "SKU-1@DC1")
+    assert (record.fields["on_hand"], record.prov["on_hand"]["r"]) == (24, {"adjust": -1})
+    # a later value sent in base units carries no `received`
+    pipeline.ingest("wms", [change("i2", "inventory", "SKU-1@DC1", on_hand=7)])
+    assert "r" not in store.get_record("inventory", "SKU-1@DC1").prov["on_hand"]

@@ -17,13 +17,14 @@ systems:
   erp:  {kind: erp}
   wms:  {kind: wms}
   shop: {kind: marketplace, xref: {sku: listing_id}}
-  acme: {kind: edi_partner, writes: [return, shipment], xref: {sku: item_number, location: site}}
+  acme: {kind: edi_partner, writes: [return, shipment, inventory], xref: {sku: item_number, location: site}}
   ups:  {kind: carrier, writes: [shipment], xref: {service: service_code}}
 owners:
   product: erp
   product.attributes: shop
   location: erp
   inventory: wms
+  inventory.inbound: acme
   order.lines: shop
 """
 
@@ -189,3 +190,101 @@ def test_a_system_without_xref_sends_canonical_skus_untouched(store, pipeline):
     assert out.outcome == "applied"
     [out] = pipeline.ingest("wms", [change("i1", "inventory", "L-5@DC1", on_hand=3)])
     assert out.outcome == "applied"  # keys are never translated: the wms has no xref anyway
+
+
+# -- keys: translated before the transaction locks and reads the record --------------------------------
+
+
+def test_a_partners_inventory_key_is_the_canonical_record_locked_read_and_logged(
+    store, pipeline, monkeypatch
+):
+    from logisync.store.sql import SqlWriteTx
+
+    XrefTable(store).load("acme", "sku", [("ITEM-77", "SKU-1", "f:2")])
+    XrefTable(store).load("acme", "location", [("SITE-9", "DC1", "f:2")])
+    assert (
+        pipeline.ingest("wms", [change("w1", "inventory", "SKU-1@DC1", on_hand=10)])[0].outcome == "applied"
+    )
+    locked: list[str] = []
+    read: list[str] = []
+    lock_keys, load_records = SqlWriteTx.lock_keys, SqlWriteTx.load_records
+    monkeypatch.setattr(
+        SqlWriteTx, "lock_keys", lambda tx, keys: (locked.extend(keys), lock_keys(tx, keys))[1]
+    )
+    monkeypatch.setattr(
+        SqlWriteTx, "load_records", lambda tx, d, keys: (read.extend(keys), load_records(tx, d, keys))[1]
+    )
+    [out] = pipeline.ingest("acme", [change("a1", "inventory", "ITEM-77@SITE-9", inbound=4)])
+    assert out.outcome == "applied", out.reason
+    assert out.reason == "as received: key 'ITEM-77@SITE-9'"
+    assert "SKU-1@DC1" in read and not any("ITEM-77" in k for k in read)
+    assert bool(locked) == store.url.startswith("postgres")  # PostgreSQL locks keys; SQLite has one writer
+    if locked:
+        assert "r:inventory/SKU-1@DC1" in locked and not any("ITEM-77" in k for k in locked)
+    assert store.get_record("inventory", "ITEM-77@SITE-9") is None
+    assert store.get_record("inventory", "SKU-1@DC1").fields == {"on_hand": 10, "inbound": 4}
+    logged = store.get_change("acme", "a1")
+    assert (logged.key, logged.reason) == ("SKU-1@DC1", "as received: key 'ITEM-77@SITE-9'")
+    # one record, one history: the WMS's change and the partner's
+    assert [e.change_id for e in store.record_log("inventory", "SKU-1@DC1")] == ["w1", "a1"]
+
+
+def test_a_key_with_an_unknown_part_is_quarantined_naming_the_part(store, pipeline):
+    XrefTable(store).load("acme", "sku", [("ITEM-77", "SKU-1", "f:2")])
+    [out] = pipeline.ingest("acme", [change("a1", "inventory", "ITEM-77@SITE-0", inbound=4)])
+    assert out.outcome == "quarantined"
+    assert (
+        out.reason
+        == "key: SITE-0 is not a known acme site (its cross-reference table for location has no such id)"
+    )
+    assert out.problem == {"rule": "unknown_xref", "field": "key", "value": "SITE-0"}
+    [exc] = store.list_exceptions(kind="unknown_xref")
+    assert (exc.key, exc.detail["kind"], exc.detail["value"]) == ("ITEM-77@SITE-0", "location", "SITE-0")
+
+
+def test_a_system_names_only_the_kinds_it_has_an_xref_for(store):
+    """shop translates SKUs; an inventory key's location is taken as it is."""
+    text = MAP.replace(
+        "shop: {kind: marketplace,", "shop: {kind: marketplace, writes: [inventory, order, product],"
+    )
+    text = text.replace("inventory.inbound: acme", "inventory.inbound: shop")
+    pipeline = Pipeline(store, parse_syncmap(text, env={}))
+    XrefTable(store).load("shop", "sku", [("L-1", "SKU-1", "f:2")])
+    [out] = pipeline.ingest("shop", [change("s1", "inventory", "L-1@DC1", inbound=2)])
+    assert out.outcome == "applied", out.reason
+    assert store.get_record("inventory", "SKU-1@DC1").fields == {"inbound": 2}
+
+
+def test_an_item_number_taught_earlier_in_the_batch_translates_a_key(store):
+    text = MAP.replace("product.attributes: shop", "product.attributes: acme").replace(
+        "writes: [return, shipment, inventory]", "writes: [return, shipment, inventory, product]"
+    )
+    pipeline = Pipeline(store, parse_syncmap(text, env={}))
+    XrefTable(store).load("acme", "location", [("SITE-9", "DC1", "f:2")])
+    outs = pipeline.ingest(
+        "acme",
+        [
+            change("p1", "product", "SKU-5", attributes={"item_number": "ITEM-5"}),
+            change("a1", "inventory", "ITEM-5@SITE-9", inbound=3),
+        ],
+    )
+    assert [o.outcome for o in outs] == ["applied", "applied"], outs
+    assert store.get_record("inventory", "SKU-5@DC1").fields == {"inbound": 3}
+    assert XrefTable(store).resolve("acme", "sku", ["ITEM-5"]) == {"ITEM-5": "SKU-5"}
+
+
+def test_top_level_fields_keep_what_was_sent_in_their_provenance(store, pipeline):
+    from logisync.history import explain, view
+
+    XrefTable(store).load("acme", "location", [("SITE-9", "DC1", "f:2")])
+    XrefTable(store).load("ups", "service", [("03", "ground", "f:2")])
+    [out] = pipeline.ingest("acme", [change("r1", "return", "RMA-1", location="SITE-9")])
+    assert (out.outcome, out.reason) == ("applied", "as received: location 'SITE-9'")
+    record = store.get_record("return", "RMA-1")
+    assert (record.fields["location"], record.prov["location"]["r"]) == ("DC1", "SITE-9")
+    assert view(record, store)["provenance"]["location"]["received"] == "SITE-9"
+    [out] = pipeline.ingest("ups", [change("s1", "shipment", "SH-1", service="03", carrier="ups")])
+    record = store.get_record("shipment", "SH-1")
+    assert record.prov["service"]["r"] == "03" and "r" not in record.prov["carrier"]
+    stories = {s.field: s.as_dict() for s in explain(store, "shipment", "SH-1")}
+    assert stories["service"]["received"] == "03" and "received" not in stories["carrier"]

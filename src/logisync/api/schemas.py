@@ -46,6 +46,15 @@ class ChangeBatch(Body):
     )
 
 
+class RuleProblem(Body):
+    """The rule a change broke (`gtin`, `units`, `non_negative`, `iso_country`, `iso_date`,
+    `unknown_sku`, `unknown_location`, `unknown_xref`, ...), on which field, with the value found."""
+
+    rule: str
+    field: str
+    value: Any = None
+
+
 class OutcomeBody(Body):
     """What became of one change."""
 
@@ -53,6 +62,10 @@ class OutcomeBody(Body):
     outcome: OutcomeKind
     reason: str | None = None
     applied_fields: list[str] | None = None
+    problem: RuleProblem | None = Field(
+        None,
+        description="for a change a data-quality or schema rule stopped: which rule, on which field, the value",
+    )
     original: OutcomeBody | None = Field(None, description="for a duplicate: the first outcome of this id")
     received_at: datetime | None = None
 
@@ -96,6 +109,11 @@ class FieldProvenance(Body):
     stamp: int = Field(description="the change's version, or event time in µs since the epoch")
     log_seq: int = Field(description="the change's position in the change log")
     applied_at: datetime | None = None
+    received: Any = Field(
+        None,
+        description="what the system sent, when the hub translated it (a cross-reference) or converted it "
+        "(a unit of measure) before taking it",
+    )
 
 
 class RecordView(Body):
@@ -145,6 +163,11 @@ class FieldStoryBody(Body):
     change_id: str
     stamp: int
     applied_at: datetime
+    received: Any = Field(
+        None,
+        description="what the system sent, when the hub translated it (a cross-reference) or converted it "
+        "(a unit of measure) before taking it",
+    )
     replaced: Replaced | None
 
 

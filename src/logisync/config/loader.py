@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..domain.kinds import Domain
-from ..domain.xref import XREF_DOMAINS
+from ..domain.xref import XREF_DOMAINS, XREF_OUT_DOMAINS
 from ..errors import ConfigError
 from .model import OwnerRule, SyncMap
 from .ownership import Ownership, Scopes, parse_owner_key
@@ -193,21 +193,27 @@ def _inbound_mapping_problem(spec: dict[str, Any] | str) -> str | None:
 
 
 def _check_xrefs(syncmap: SyncMap) -> list[tuple[Path_, str]]:
-    """A system's `xref` must name ids it can send: it must write a domain the kind applies to."""
+    """A system's `xref` must be of use: the system writes a domain the kind is translated in, or a
+    route sends it a domain that names keys of that kind."""
     problems: list[tuple[Path_, str]] = []
     scopes: Scopes | None = None
     for name, system in syncmap.systems.items():
+        routed = {route.domain for route in syncmap.routes if route.to == name}
         for kind in system.xref or {}:
             scopes = scopes or Scopes(syncmap, Ownership(syncmap))
             domains = XREF_DOMAINS[kind]
-            if not any(scopes.can_write(name, domain) for domain in domains):
-                problems.append(
-                    (
-                        ("systems", name, "xref", kind),
-                        f"{name} may write none of {', '.join(d.value for d in domains)}, so it never "
-                        f"sends a {kind} to translate (give it `writes:` or an owner rule)",
-                    )
+            if any(scopes.can_write(name, domain) for domain in domains):
+                continue
+            if any(domain in XREF_OUT_DOMAINS[kind] for domain in routed):
+                continue
+            problems.append(
+                (
+                    ("systems", name, "xref", kind),
+                    f"{name} may write none of {', '.join(d.value for d in domains)}, so it never "
+                    f"sends a {kind} to translate, and no route sends it one "
+                    f"(give it `writes:`, an owner rule or a route)",
                 )
+            )
     return problems
 
 

@@ -50,9 +50,10 @@ def explain_table(record: RecordState, stories: list[FieldStory]) -> Table:
             if s.replaced_change_id is None
             else f"{value(s.replaced_value, 24)} from {s.replaced_system} / {s.replaced_change_id}"
         )
-        table.add_row(
-            s.field, value(s.value), s.system, s.change_id, str(s.stamp), when(s.applied_us), replaced
+        shown = (
+            value(s.value) if s.received is None else f"{value(s.value)} (sent as {value(s.received, 24)})"
         )
+        table.add_row(s.field, shown, s.system, s.change_id, str(s.stamp), when(s.applied_us), replaced)
     for name, v in derived(record).items():
         table.add_row(name, value(v), "(derived)", NONE, NONE, NONE, NONE, style="dim")
     return table

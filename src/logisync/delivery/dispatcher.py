@@ -27,6 +27,7 @@ from ..domain.catalog import split_inventory_key
 from ..domain.inventory import available
 from ..store.base import NewException, Store
 from ..store.outbox import Lease, OutboxQueue, Settled
+from . import xref_out
 from .breaker import BreakerState, CircuitBreaker
 from .budget import RateBudget, RateLimit
 from .errors import DeliveryError, ErrorKind, MappingError
@@ -95,6 +96,7 @@ class RouteWorker:
         keep_latencies: bool = False,
         compare_and_set: bool = False,
         reader: Reader | None = None,
+        xref: Mapping[str, str] | None = None,
     ) -> None:
         self.route = route
         self.store = store
@@ -110,6 +112,8 @@ class RouteWorker:
         self.expected = compare_and_set and route.mapping is None
         self.atp = route.transform.atp if route.transform is not None else None
         self.reader = reader  # shadow mode: what the target has now, to compare with
+        # the kinds of keys the target names by ids of its own (its `xref`): sent as its ids
+        self.xref: dict[str, str] = dict(xref or {})
         self.stats = RouteStats()
         self.keep_latencies = keep_latencies
 
@@ -225,6 +229,7 @@ class RouteWorker:
         previous = self.queue.last_fields(self.route.name, list(groups))
         own = [lease.change_seq for lease in leases if not lease.coalescing]
         events = self.store.get_changes(own) if own else {}
+        records: list[tuple[str, list[Lease], Mapping[str, Any], int]] = []
         for key, group in groups.items():
             head = group[-1]
             revision = 0
@@ -237,12 +242,24 @@ class RouteWorker:
                 record = self.store.get_record(head.domain, head.key)
                 fields = dict(record.fields) if record is not None else {}
                 revision = record.revision if record is not None else 0
+            records.append((key, group, fields, revision))
+        named = self._own_ids(records) if self.xref else {}
+        for key, group, fields, revision in records:
+            head = group[-1]
+            sent_key = key
+            if self.xref:
+                translated = named[key]
+                if isinstance(translated, str):  # a key the target has no id for
+                    error = DeliveryError(ErrorKind.unknown_xref, translated)
+                    failed.extend(self._dead(lease, error, None, key) for lease in group)
+                    continue
+                sent_key, fields = translated
             delivery = Delivery(
                 id=delivery_id(self.route.name, head.id),
                 route=self.route.name,
                 target=self.route.to,
                 domain=head.domain,
-                key=key,
+                key=sent_key,
                 fields=fields,
                 revision=revision,
                 previous=previous.get(key),
@@ -260,6 +277,24 @@ class RouteWorker:
                 continue
             built.append(Built(delivery, body, tuple(group), key))
         return built, failed
+
+    def _own_ids(
+        self, records: list[tuple[str, list[Lease], Mapping[str, Any], int]]
+    ) -> dict[str, tuple[str, dict[str, Any]] | str]:
+        """Each record's key and fields in the target's own ids (see `xref_out.py`), or why not:
+        the ids are looked up once per kind for the whole round."""
+        plans = {
+            key: xref_out.plan(group[-1].domain, key, fields, self.xref, atp=self.atp is not None)
+            for key, group, fields, _ in records
+        }
+        wanted: dict[str, set[str]] = {}
+        for planned in plans.values():
+            for kind, values in planned.wanted().items():
+                wanted.setdefault(kind, set()).update(values)
+        found = {kind: self.store.external_ids(self.route.to, kind, sorted(v)) for kind, v in wanted.items()}
+        return {
+            key: xref_out.apply(planned, found, self.route.to, self.xref) for key, planned in plans.items()
+        }
 
     def _atp_fields(self, sku: str) -> dict[str, Any]:
         assert self.atp is not None
@@ -316,7 +351,8 @@ class RouteWorker:
     async def _compare(self, built: Built) -> dict[str, Any]:
         """Shadow mode: how the body differs from what the target has (see `readback`)."""
         assert self.reader is not None
-        compared = await self.reader.compare(built.state_key, f"read-{built.delivery.id}", built.body)
+        # the target's own name for the record (its id, for a target with an `xref`)
+        compared = await self.reader.compare(built.delivery.key, f"read-{built.delivery.id}", built.body)
         self.stats.shadow_compared += compared.read != "failed"
         self.stats.shadow_differed += compared.differs
         self.stats.shadow_read_failed += compared.read == "failed"
@@ -401,7 +437,14 @@ class Dispatcher:
         queue = OutboxQueue(store)  # type: ignore[arg-type]
         clock = kw.get("clock", time.time)
         workers = [
-            RouteWorker(route, store, queue, clock=clock, **route_policies(route, targets, readers))
+            RouteWorker(
+                route,
+                store,
+                queue,
+                clock=clock,
+                xref=_xref_of(syncmap, route.to),
+                **route_policies(route, targets, readers),
+            )
             for route in syncmap.routes
             if route.mode == "shadow"
             or route.to in targets  # no url yet: its rows wait (status shows the lag)
@@ -467,6 +510,12 @@ class Dispatcher:
             if handled:
                 continue
             await _wait_any(wake, stop, self.poll)
+
+
+def _xref_of(syncmap: SyncMap, system: str) -> dict[str, str]:
+    """The kinds of keys a system names by ids of its own, and what it calls them (its `xref`)."""
+    settings = syncmap.systems.get(system)
+    return {str(kind): name for kind, name in ((settings.xref or {}) if settings else {}).items()}
 
 
 def _check_json(body: Any) -> None:

@@ -49,6 +49,7 @@ class ErrorKind(Enum):
     rejected = "rejected"  # another 4xx: the target refused this payload
     conflict = "conflict"  # 409 or 412: a compare-and-set found another value than expected
     mapping = "mapping"  # the record could not be mapped to the target's format
+    unknown_xref = "unknown_xref"  # the target names things by its own ids and has none for this key
     internal = "internal"  # an unexpected fault in the hub's own code while delivering
     round_failed = "round_failed"  # the hub could not finish a dispatch round (its store, a fault)
 
@@ -78,6 +79,7 @@ _TRAITS: dict[ErrorKind, tuple[bool, bool]] = {
     ErrorKind.rejected: (False, False),
     ErrorKind.conflict: (False, False),
     ErrorKind.mapping: (False, False),
+    ErrorKind.unknown_xref: (False, False),  # retried by a person once the pair is loaded
     ErrorKind.internal: (False, False),
     ErrorKind.round_failed: (True, False),  # tried again on the schedule: a store that was busy recovers
 }

@@ -15,6 +15,18 @@ from .inventory import Inventory, derive_inventory
 from .kinds import Domain
 from .location import Location
 from .order import Order
+from .problem import (
+    GTIN,
+    ISO_COUNTRY,
+    ISO_CURRENCY,
+    ISO_DATE,
+    NON_NEGATIVE,
+    SCHEMA,
+    UNITS,
+    UNKNOWN_FIELD,
+    Problem,
+    json_path,
+)
 from .product import Product
 from .returns import Return
 from .shipment import Shipment
@@ -65,13 +77,19 @@ class DomainSpec:
 
     def validate_fields(self, fields: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
         """Validate a partial update; return (normalised JSON-ready fields, None) or (None, reason)."""
+        checked, problems = self.check_fields(fields)
+        return checked, "; ".join(p.reason for p in problems) or None
+
+    def check_fields(self, fields: dict[str, Any]) -> tuple[dict[str, Any] | None, list[Problem]]:
+        """Validate a partial update: (normalised JSON-ready fields, []) or (None, what is wrong),
+        each problem naming its rule, field and value."""
         if not fields:
-            return None, "the change has no fields"
+            return None, [Problem(SCHEMA, "fields", {}, "the change has no fields")]
         try:
             parsed = self.patch.validate_python(fields)
         except ValidationError as exc:
-            return None, describe_validation_error(exc)
-        return self.patch.dump_python(parsed, mode="json"), None
+            return None, validation_problems(exc)
+        return self.patch.dump_python(parsed, mode="json"), []
 
     def owner_scopes(self) -> dict[str, tuple[str, ...]]:
         """Every name an owner rule may use in this domain: groups first, then single fields."""
@@ -106,17 +124,54 @@ def printable(text: str) -> str:
 
 
 def describe_validation_error(exc: ValidationError) -> str:
-    """One line per problem: the field path, what is wrong, and the value that was given."""
-    parts = []
+    """One part per problem: the field path, what is wrong, and the value that was given."""
+    return "; ".join(p.reason for p in validation_problems(exc))
+
+
+# pydantic's error types that mean a time (or date) could not be read
+_TIME_ERRORS = frozenset(
+    {
+        "datetime_parsing",
+        "datetime_from_date_parsing",
+        "datetime_type",
+        "date_parsing",
+        "date_type",
+        "date_from_datetime_parsing",
+        "datetime_object_invalid",
+        "timezone_aware",
+        "timezone_naive",
+    }
+)
+_RULES = frozenset({GTIN, UNITS, ISO_COUNTRY, ISO_CURRENCY, ISO_DATE})  # raised by our own validators
+
+
+def _rule(err: Any) -> str:
+    """The rule one of pydantic's errors broke (see domain/problem.py)."""
+    kind = err["type"]
+    if kind in _RULES:
+        return str(kind)
+    if kind in _TIME_ERRORS:
+        return ISO_DATE
+    if kind == "greater_than_equal" and (err.get("ctx") or {}).get("ge") == 0:
+        return NON_NEGATIVE
+    if kind == "extra_forbidden":
+        return UNKNOWN_FIELD
+    return SCHEMA
+
+
+def validation_problems(exc: ValidationError) -> list[Problem]:
+    """A problem per error: its rule, the field path (`lines[0].quantity`), the value given, and a
+    reason `field lines[0].quantity: <what is wrong> (got -2)`."""
+    problems = []
     for err in exc.errors(include_url=False):
-        loc = printable(".".join(str(p) for p in err["loc"])) or "(fields)"
+        path = printable(json_path(err["loc"])) or "(fields)"
         msg = str(err["msg"]).removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown field"
         value = err.get("input")
-        shown = repr(value) if not isinstance(value, dict | list) else type(value).__name__
-        parts.append(f"field {loc}: {msg} (got {shown[:60]})")
-    return "; ".join(parts)
+        given = repr(value) if not isinstance(value, dict | list) else type(value).__name__
+        problems.append(Problem(_rule(err), path, value, f"field {path}: {msg} (got {given[:60]})"))
+    return problems
 
 
 def _spec(domain: Domain, model: type[BaseModel], pattern: str, example: str, **kw: Any) -> DomainSpec:

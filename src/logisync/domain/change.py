@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from .common import Timestamp
 from .kinds import Domain, OutcomeKind
 
 # No control characters: ids and keys are written to logs, URLs and PostgreSQL text (no NUL).
@@ -31,7 +32,7 @@ class Change(BaseModel):
     key: RecordKey
     fields: dict[str, Any]
     version: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None  # fits a 64-bit column
-    occurred_at: datetime | None = None
+    occurred_at: Timestamp | None = None  # ISO 8601 with a UTC offset; a time without one is refused
 
     def order_stamp(self, received_us: int) -> int:
         """The number this change is ordered by: version, else event time in µs, else arrival."""
@@ -52,6 +53,7 @@ class Outcome:
     applied_fields: list[str] | None = None
     original: Outcome | None = None  # for a duplicate: the first outcome of this id
     received_us: int | None = None
+    problem: dict[str, Any] | None = None  # for a quarantined change: {rule, field, value} that failed
 
     def as_dict(self, times: dict[int, str] | None = None) -> dict[str, Any]:
         """The outcome as JSON-ready data; `times` caches formatted times across a batch (they repeat)."""
@@ -60,6 +62,8 @@ class Outcome:
             out["reason"] = self.reason
         if self.applied_fields is not None:
             out["applied_fields"] = self.applied_fields
+        if self.problem is not None:
+            out["problem"] = self.problem
         if self.original is not None:
             out["original"] = self.original.as_dict(times)
         us = self.received_us

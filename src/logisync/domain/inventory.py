@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field
 
-from .common import MAX_QUANTITY, Canonical, Quantity
+from .common import MAX_QUANTITY, Canonical, Quantity, Timestamp
 
 Delta = Annotated[int, Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY)]
 AdjustmentReason = Literal[
@@ -33,7 +32,7 @@ class Variance(Canonical):
     quantity: int
     expected: int
     counted: int
-    counted_at: datetime | None = None
+    counted_at: Timestamp | None = None
 
 
 class Inventory(Canonical):
@@ -56,7 +55,7 @@ class Inventory(Canonical):
     reserved: Quantity | None = None
     reserved_by: dict[str, Quantity] | None = None
     adjust: Adjustment | None = None
-    counted_at: datetime | None = None  # set by a count: on_hand then records a variance
+    counted_at: Timestamp | None = None  # set by a count: on_hand then records a variance
     variance: Variance | None = None
     uom: str | None = None
 

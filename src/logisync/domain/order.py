@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import ClassVar
 
 from pydantic import Field
 
-from .common import Address, Canonical, Code, CurrencyCode, Quantity
+from .common import Address, Canonical, Code, CurrencyCode, Quantity, Timestamp
 
 
 class OrderStatus(StrEnum):
@@ -56,7 +55,7 @@ class ShipmentCover(Canonical):
     lines: dict[str, Quantity] = {}
     skus: dict[str, Quantity] = {}
     status: str | None = None
-    delivered_at: datetime | None = None
+    delivered_at: Timestamp | None = None
 
 
 class Order(Canonical):
@@ -92,7 +91,7 @@ class Order(Canonical):
 
     channel: str | None = None
     status: OrderStatus | None = None
-    placed_at: datetime | None = None
+    placed_at: Timestamp | None = None
     currency: CurrencyCode | None = None
     customer: Customer | None = None
     ship_to: Address | None = None
@@ -100,8 +99,8 @@ class Order(Canonical):
     cancel_requested: bool | None = None
     warehouse: str | None = None
     shipments: list[str] | None = None
-    shipped_at: datetime | None = None
-    delivered_at: datetime | None = None
+    shipped_at: Timestamp | None = None
+    delivered_at: Timestamp | None = None
     # written by the hub's oversell guard: the system that sold the order (its `channel` when that
     # names a system, else the first system that sent its lines), recorded once; whether the WMS
     # has taken it over (its last status other than on_hold was allocated or beyond: on hold, it

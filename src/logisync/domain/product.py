@@ -6,19 +6,34 @@ from decimal import Decimal
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
 
 from .common import Canonical, Code, CountryCode, CurrencyCode, Dimensions
 from .gtin import gtin_problem
+from .problem import GTIN, UNITS
 
 
 def _valid_gtin(code: str) -> str:
     problem = gtin_problem(code)
     if problem is not None:
-        raise ValueError(problem)
+        raise PydanticCustomError(GTIN, problem)
     return code
 
 
 Gtin = Annotated[str, AfterValidator(_valid_gtin)]  # GTIN-8/12/13/14 with a correct check digit
+
+
+def _valid_units(units: dict[str, int]) -> dict[str, int]:
+    for name, factor in units.items():
+        if factor < 1:
+            raise PydanticCustomError(
+                UNITS, f"unit {name!r} is {factor} base units; a unit holds at least 1 (a case of 12: 12)"
+            )
+    return units
+
+
+# Other units than the base one, in base units: {"case": 12, "pallet": 480}
+Units = Annotated[dict[str, int], AfterValidator(_valid_units)]
 
 
 class Product(Canonical):
@@ -36,7 +51,7 @@ class Product(Canonical):
     brand: str | None = None
     category: str | None = None
     base_uom: Code = "each"
-    units: dict[str, int] | None = None  # unit name -> how many base units, e.g. {"case": 12}
+    units: Units | None = None  # unit name -> how many base units, e.g. {"case": 12}
     status: Literal["active", "discontinued", "draft"] = "active"
     weight_kg: float | None = Field(default=None, ge=0)
     dimensions: Dimensions | None = None

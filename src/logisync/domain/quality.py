@@ -1,14 +1,12 @@
 """Data-quality rules, the pure part: where a change names SKUs, locations and services, and units.
 
 `pipeline/quality.py` reads the store (products, locations, cross-references) and applies these.
-A field path is written as in JSON with list indexes from 0: `lines[1].sku`,
-`packages[0].lines[2].quantity`; `key` is the change's key (the SKU or the location of an
-inventory key `SKU@LOCATION`).
+Field paths are as in `domain/problem.py`; `key` is the change's key (the SKU or the location of
+an inventory key `SKU@LOCATION`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,31 +14,8 @@ from typing import Any
 from .catalog import split_inventory_key
 from .common import MAX_QUANTITY
 from .kinds import Domain
+from .problem import UNITS, Problem
 from .units import BASE_ALIASES, UnitError, to_base
-
-# The exception kinds (and `rule` in their detail) of the rules below.
-UNKNOWN_SKU, UNKNOWN_LOCATION, UNKNOWN_XREF, UNITS = (
-    "unknown_sku",
-    "unknown_location",
-    "unknown_xref",
-    "units",
-)
-
-
-@dataclass(slots=True)
-class Problem:
-    """Which rule failed on which field, with the value found: what a quarantined change says."""
-
-    rule: str  # unknown_sku, unknown_location, unknown_xref, units (also the exception kind)
-    field: str  # the field path, e.g. lines[1].sku
-    value: Any
-    reason: str  # one sentence, starting with the field path
-    extra: dict[str, Any] = dataclasses.field(
-        default_factory=dict
-    )  # e.g. the system and kind of a cross-reference
-
-    def detail(self) -> dict[str, Any]:
-        return {"rule": self.rule, "field": self.field, "value": self.value, **self.extra}
 
 
 @dataclass(slots=True)

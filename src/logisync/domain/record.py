@@ -1,10 +1,12 @@
 """Golden records and the field-by-field merge that keeps the newest value of every field.
 
-Every field carries its provenance, stored compactly as a dict per field:
-`s` the system that set it, `c` its change id, `v` the change's order stamp (version or event
-time; `k` is present when it is a version), `q` the change's position in the change log, and `p` the log position of the change whose
-value it replaced (None for the first value). When it was applied and what it replaced are read
-back from the change log when someone asks (`explain`), so records stay small.
+Every field carries its provenance, stored compactly as a dict per field: `s` the system that
+set it, `c` its change id, `v` the change's order stamp (version or event time; `k` is present
+when it is a version), `q` the change's position in the change log, `p` the log position of the
+change whose value it replaced (None for the first value), and `r`, only when the hub translated
+or converted the value on the way in (a cross-reference, a unit), what the system sent. When it
+was applied and what it replaced are read back from the change log when someone asks
+(`explain`), so records stay small.
 """
 
 from __future__ import annotations

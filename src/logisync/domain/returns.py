@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import ClassVar, Literal
 
-from .common import Canonical, Code, Quantity
+from .common import Canonical, Code, Quantity, Timestamp
 
 
 class ReturnLine(Canonical):
@@ -32,6 +31,6 @@ class Return(Canonical):
     reason: str | None = None
     location: str | None = None
     lines: list[ReturnLine] | None = None
-    authorised_at: datetime | None = None
-    received_at: datetime | None = None
+    authorised_at: Timestamp | None = None
+    received_at: Timestamp | None = None
     restocked_units: dict[str, Quantity] | None = None

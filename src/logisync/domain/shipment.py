@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import ClassVar
 
 from pydantic import Field
 
-from .common import Address, Canonical, Code, Quantity
+from .common import Address, Canonical, Code, Quantity, Timestamp
 
 
 class PackageLine(Canonical):
@@ -29,7 +28,7 @@ class ParcelStatus(Canonical):
     """One tracking number's status as the hub worked it out from its carrier events."""
 
     status: str | None = None
-    at: datetime | None = None  # the time of the event that set it
+    at: Timestamp | None = None  # the time of the event that set it
 
 
 class Shipment(Canonical):
@@ -54,6 +53,6 @@ class Shipment(Canonical):
     ship_to: Address | None = None
     packages: list[Package] | None = None
     tracking_numbers: list[str] | None = None
-    shipped_at: datetime | None = None
-    delivered_at: datetime | None = None
+    shipped_at: Timestamp | None = None
+    delivered_at: Timestamp | None = None
     tracking_status: dict[str, ParcelStatus] | None = None

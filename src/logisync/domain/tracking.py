@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 
-from .common import Canonical
+from .common import Canonical, Timestamp
 
 
 class TrackingStatus(StrEnum):
@@ -27,7 +26,7 @@ class EventDigest(Canonical):
 
     id: str  # the carrier's event id, else a digest of the event's content
     status: TrackingStatus
-    at: datetime
+    at: Timestamp
 
 
 class TrackingEvent(Canonical):
@@ -48,6 +47,6 @@ class TrackingEvent(Canonical):
     country: str | None = None
     shipment_number: str | None = None
     event_id: str | None = None
-    occurred_at: datetime | None = None
+    occurred_at: Timestamp | None = None
     tracked_for: str | None = None
     events: list[EventDigest] | None = None

@@ -22,11 +22,19 @@ from .kinds import Domain
 
 KINDS = ("sku", "location", "service")
 KIND_DOMAINS = {"sku": Domain.product, "location": Domain.location}  # kinds whose ids are record keys
-# The domains whose changes a system's cross-reference of each kind applies to: lines and fields
-# that name a SKU, a location or a service are translated; product and location changes teach.
+# The domains whose changes a system's cross-reference of each kind applies to: lines, fields and
+# inventory keys that name a SKU, a location or a service are translated; product and location
+# changes teach.
 XREF_DOMAINS = {
-    "sku": (Domain.order, Domain.shipment, Domain.return_, Domain.product),
-    "location": (Domain.order, Domain.shipment, Domain.return_, Domain.location),
+    "sku": (Domain.order, Domain.shipment, Domain.return_, Domain.inventory, Domain.product),
+    "location": (Domain.order, Domain.shipment, Domain.return_, Domain.inventory, Domain.location),
+    "service": (Domain.shipment,),
+}
+# The domains whose deliveries name keys of each kind (a route to a system with an `xref` sends
+# its own ids: see delivery/xref_out.py).
+XREF_OUT_DOMAINS = {
+    "sku": (Domain.product, Domain.inventory, Domain.order, Domain.shipment, Domain.return_),
+    "location": (Domain.location, Domain.inventory, Domain.order, Domain.shipment, Domain.return_),
     "service": (Domain.shipment,),
 }
 MAX_ID = 200

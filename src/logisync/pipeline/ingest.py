@@ -21,6 +21,7 @@ from .batch import Batch
 from .quality import Quality
 from .routing import Router
 from .rules import Rules
+from .translate import Translator
 from .verdicts import Verdict, authorize, validate
 
 APPLIED, DUPLICATE, STALE = OutcomeKind.applied, OutcomeKind.duplicate, OutcomeKind.stale
@@ -44,11 +45,17 @@ class Pipeline:
         self.router = Router(syncmap.routes)
         self.rules = Rules(syncmap)
         self.quality = Quality(syncmap)
+        self.translator = Translator(syncmap)
         self._last_arrival = 0
 
     def ingest(self, system: str, changes: Sequence[Change], *, source: str | None = None) -> list[Outcome]:
-        """Run one batch through validate → dedupe → authorize → order → apply → log → enqueue."""
+        """Run one batch through validate → authorize → translate → dedupe → order → apply → log → enqueue.
+
+        A system's own ids are translated to canonical keys before the transaction (`translate.py`),
+        so the keys it locks and the records it reads are the canonical ones.
+        """
         verdicts = [self._check(system, c) for c in changes]
+        changes, verdicts = self.translator.translate(self.store, system, changes, verdicts)
         for attempt in range(_ATTEMPTS):
             try:
                 return self._transaction(system, changes, verdicts, source)
@@ -117,9 +124,12 @@ class Pipeline:
         rec = batch.records.get((domain, change.key))
         refusal: Verdict | None = None
         was = 0  # an inventory position's `available` before the change
+        sent = verdict.received  # what the hub translated or converted, as the system sent it
         if fields is not None and change.domain in self.quality.domains:
             verdict = self.quality.check(batch, change, system, fields)
             fields = verdict.fields
+            if verdict.received:
+                sent = {**(sent or {}), **verdict.received}
         if fields is None:
             refusal = verdict
             fields = verdict.payload if verdict.payload is not None else change.fields
@@ -136,6 +146,7 @@ class Pipeline:
         if refusal is not None:
             outcome.outcome = refusal.outcome or OutcomeKind.rejected
             outcome.reason = refusal.reason
+            outcome.problem = refusal.problem()
             exc = refusal.exception(change, system)
             if exc is not None:
                 batch.open_exception(exc)
@@ -161,6 +172,8 @@ class Pipeline:
                     rec = None  # nothing was kept of a record this change would have created
             else:
                 applied = result.applied
+                if sent:
+                    _keep_received(rec, applied, sent)
                 if applied:
                     if result.stale:
                         outcome.reason = describe_stale(rec, result.stale, stamp)
@@ -170,6 +183,8 @@ class Pipeline:
                     outcome.outcome = STALE
                     outcome.reason = describe_stale(rec, result.stale, stamp)
                     applied = None
+                if sent:
+                    outcome.reason = _as_received(outcome.reason, sent)
             if outcome.outcome is APPLIED:
                 outcome.applied_fields = applied
         batch.append(
@@ -274,6 +289,21 @@ def _illegal_move(
     if not is_newer(record.prov.get("status"), stamp, change.id, system, change.version is not None):
         return None
     return lifecycle.check(current, fields["status"])
+
+
+def _keep_received(record: RecordState, applied: list[str], received: dict[str, Any]) -> None:
+    """The provenance of each applied field the hub translated or converted keeps what was sent
+    (`r`), as a translated line keeps it in its `received`."""
+    for name in applied:
+        prov = record.prov.get(name)
+        if name in received and prov is not None:
+            prov["r"] = received[name]
+
+
+def _as_received(reason: str | None, received: dict[str, Any]) -> str:
+    """The outcome's reason, noting what the hub translated or converted on the way in."""
+    note = "as received: " + ", ".join(f"{name} {value!r}" for name, value in sorted(received.items()))
+    return f"{reason}; {note}" if reason else note
 
 
 def _duplicate(change_id: str, prior: SeenChange) -> Outcome:

@@ -1,18 +1,18 @@
-"""Data-quality rules that need the store: known SKUs and locations, units, cross-references.
+"""Data-quality rules that need the store: known SKUs and locations, units, learning cross-references.
 
-Run in the validate step, after the schema check, for the domains in `domains`: `check` returns the
-normalised fields, or a verdict that stops the change (quarantined, with the rule and the field).
-With the sync map's defaults (`quality` all `accept`, no system with an `xref`) `domains` is
-empty and the pipeline never calls `check`.
+Run in the ingest transaction, after the schema check, scopes and ownership, and after the
+batch's cross-references were translated (`translate.py`, before the transaction), for the
+domains in `domains`: `check` returns the normalised fields, or a verdict that stops the change
+(quarantined, its detail `{rule, field, value}`). With the sync map's defaults (`quality` all
+`accept`, no system with an `xref`) `domains` is empty and the pipeline never calls `check`.
 
 For a change of another domain than product and location, in this order:
-1. cross-references: a SKU, location or service the system names by an id of its own is replaced
-   by the canonical key its table maps it to (the line keeps the id in `received`); an id with no
-   mapping is quarantined (`unknown_xref`);
-2. known SKUs and locations: one the hub has no record of is quarantined (`unknown_sku`,
+1. known SKUs and locations: one the hub has no record of is quarantined (`unknown_sku`,
    `unknown_location`), created as a minimal record (`auto_create`), or let through (`accept`);
-3. units: a line or an inventory change in another unit than the SKU's base unit is converted to
-   base units with the product's `units`; an unknown unit is quarantined (`units`).
+2. units: a line or an inventory change in another unit than the SKU's base unit is converted to
+   base units with the product's `units`; an unknown unit is quarantined (`units`). A line keeps
+   what was sent in its `received`; an inventory change's converted fields are noted in the
+   verdict's `received` (the record's provenance keeps them).
 A product or location change from a system with an `xref` teaches the table the pair it carries.
 """
 
@@ -24,29 +24,26 @@ from ..config.model import SyncMap
 from ..domain.catalog import split_inventory_key
 from ..domain.change import Change
 from ..domain.kinds import Domain, OutcomeKind
+from ..domain.problem import UNKNOWN_LOCATION, UNKNOWN_SKU, Problem
 from ..domain.quality import (
-    UNKNOWN_LOCATION,
-    UNKNOWN_SKU,
-    UNKNOWN_XREF,
-    Problem,
-    Ref,
+    INVENTORY_QUANTITIES,
     convert_inventory,
     convert_line,
-    keep,
     lines_of,
     location_refs,
-    service_refs,
     sku_refs,
     writable,
 )
-from ..domain.xref import XREF_DOMAINS, pair_problem
+from ..domain.xref import pair_problem
 from .batch import Batch
+from .translate import taught
 from .verdicts import Verdict
 
 _LINES = (Domain.order, Domain.shipment, Domain.return_)
 _NAMES = {"sku": ("product", Domain.product), "location": ("location", Domain.location)}
 # What an auto-created record holds: enough to exist, marked so a person finds it.
 _MINIMAL: dict[str, dict[str, Any]] = {"sku": {"status": "draft"}, "location": {"active": True}}
+_TEACHERS = {"sku": Domain.product, "location": Domain.location}
 _SEEN_MAX = 200_000  # known SKUs (and locations) remembered between batches
 
 
@@ -66,9 +63,8 @@ class Quality:
         domains: set[Domain] = set()
         if self.convert or any(policy != "accept" for policy in self.unknown.values()):
             domains.update((Domain.inventory, *_LINES))
-        for kinds in self.xref.values():
-            for kind in kinds:
-                domains.update(XREF_DOMAINS[kind])
+        for kinds in self.xref.values():  # the changes that teach a system's ids
+            domains.update(d for kind, d in _TEACHERS.items() if kind in kinds)
         self.domains: frozenset[Domain] = frozenset(domains)
         # SKUs and locations seen in the store: records are never deleted, so once known, always
         # known, and a stock count need not read its product again. Only committed records count
@@ -84,11 +80,10 @@ class Quality:
             return Verdict(fields)
         work = writable(domain, fields)
         creates: dict[tuple[str, str], str] = {}
-        problem = self._translate(batch, change, system, work, xref) if xref else None
-        if problem is None:
-            problem = self._known(batch, change, work, creates)
+        received: dict[str, Any] = {}
+        problem = self._known(batch, change, work, creates)
         if problem is None and self.convert:
-            problem = self._units(batch, change, work)
+            problem = self._units(batch, change, work, received)
         if problem is not None:
             detail = {**problem.detail(), "fields": fields}
             return Verdict(None, OutcomeKind.quarantined, problem.reason, problem.rule, detail, fields)
@@ -101,47 +96,17 @@ class Quality:
                 why=f"auto-created: {path} of {system}'s {domain.value} {change.key} names an unknown {name}",
                 cause=(system, change.id),
             )
-        return Verdict(work)
+        return Verdict(work, received=received or None)
 
     # -- the rules ------------------------------------------------------------------------------
     def _learn(
         self, batch: Batch, change: Change, system: str, fields: dict[str, Any], xref: dict[str, str]
     ) -> None:
         """A product (location) change carrying the system's own id in `attributes` records the pair."""
-        kind = "sku" if change.domain is Domain.product else "location"
-        name = xref.get(kind)
-        attributes = fields.get("attributes")
-        if name is None or not isinstance(attributes, dict):
-            return
-        external = attributes.get(name)
-        if isinstance(external, str) and pair_problem(kind, external, change.key) is None:
+        pair = taught(change, fields, xref)
+        if pair is not None:
+            kind, external = pair
             batch.tx.learn_xref(system, kind, external, change.key, f"{system}/{change.id}", batch.received)
-
-    def _translate(
-        self, batch: Batch, change: Change, system: str, fields: dict[str, Any], xref: dict[str, str]
-    ) -> Problem | None:
-        """Replace the system's own ids by canonical keys (see the module docstring)."""
-        for kind, name in xref.items():
-            refs = _refs(kind, change, fields)
-            if not refs:
-                continue
-            found = batch.tx.xrefs(system, kind, [ref.value for ref in refs])
-            for ref in refs:
-                canonical = found.get(ref.value)
-                if canonical is None:
-                    return Problem(
-                        UNKNOWN_XREF,
-                        ref.path,
-                        ref.value,
-                        f"{ref.path}: {ref.value} is not a known {system} {name} "
-                        f"(its cross-reference table for {kind} has no such id)",
-                        {"system": system, "kind": kind, "name": name},
-                    )
-                if ref.set is not None:
-                    ref.set(canonical)
-                if ref.line is not None:
-                    keep(ref.line, {kind: ref.value})
-        return None
 
     def _known(
         self, batch: Batch, change: Change, fields: dict[str, Any], creates: dict[tuple[str, str], str]
@@ -176,13 +141,28 @@ class Quality:
                 creates[(kind, ref.value)] = ref.path
         return None
 
-    def _units(self, batch: Batch, change: Change, fields: dict[str, Any]) -> Problem | None:
-        """Quantities in another unit than the SKU's base unit, converted with the product's units."""
+    def _units(
+        self, batch: Batch, change: Change, fields: dict[str, Any], received: dict[str, Any]
+    ) -> Problem | None:
+        """Quantities in another unit than the SKU's base unit, converted with the product's units.
+
+        What an inventory change sent for the fields converted goes into `received` (an adjustment's
+        delta as `{"adjust": 2}` under the field it moves).
+        """
         if change.domain is Domain.inventory:
             if fields.get("uom") is None:
                 return None
             sku = split_inventory_key(change.key)[0]
-            return convert_inventory(fields, sku, _product(batch, sku))
+            before = {name: fields.get(name) for name in ("uom", *INVENTORY_QUANTITIES)}
+            adjust = dict(fields["adjust"]) if isinstance(fields.get("adjust"), dict) else {}
+            problem = convert_inventory(fields, sku, _product(batch, sku))
+            if problem is None:
+                received.update({n: v for n, v in before.items() if v is not None and fields.get(n) != v})
+                moved = fields.get("adjust") or {}
+                received.update(
+                    {n: {"adjust": d} for n, d in adjust.items() if n != "reason" and moved.get(n) != d}
+                )
+            return problem
         for path, line in lines_of(change.domain, fields):
             if line.get("uom") is None:
                 continue
@@ -195,14 +175,3 @@ class Quality:
 def _product(batch: Batch, sku: str) -> dict[str, Any] | None:
     record = batch.record(Domain.product.value, sku)
     return None if record is None else record.fields
-
-
-def _refs(kind: str, change: Change, fields: dict[str, Any]) -> list[Ref]:
-    """The places a cross-reference of `kind` rewrites: field values, never the change's key."""
-    if kind == "sku":
-        found = sku_refs(change.domain, change.key, fields)
-    elif kind == "location":
-        found = location_refs(change.domain, change.key, fields)
-    else:
-        found = service_refs(change.domain, fields)
-    return [ref for ref in found if ref.set is not None]

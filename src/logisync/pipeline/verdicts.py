@@ -16,6 +16,7 @@ from ..config.ownership import Ownership, Scopes
 from ..domain.catalog import CATALOG
 from ..domain.change import Change
 from ..domain.kinds import OutcomeKind
+from ..domain.problem import KEY, READ_ONLY, SCHEMA, Problem, detail_of
 from ..store.base import NewException
 
 
@@ -29,6 +30,15 @@ class Verdict:
     payload: dict[str, Any] | None = (
         None  # what the change log keeps when the fields cannot be stored as they are
     )
+    # top-level fields (and `key`) the hub translated or converted: field -> what the system sent
+    received: dict[str, Any] | None = None
+
+    def problem(self) -> dict[str, Any] | None:
+        """The rule that failed, on which field, with the value (`{rule, field, value}`), if a rule did."""
+        detail = self.detail
+        if not detail or "rule" not in detail:
+            return None
+        return {"rule": detail["rule"], "field": detail.get("field"), "value": detail.get("value")}
 
     def exception(self, change: Change, system: str) -> NewException | None:
         if self.exception_kind is None:
@@ -68,24 +78,37 @@ def _as_text(value: Any, limit: int = 100_000) -> str:
 
 
 def validate(change: Change) -> Verdict:
-    """Schema: a well-formed key and fields that fit the domain's model (else quarantined)."""
+    """Schema: a well-formed key and fields that fit the domain's model (else quarantined).
+
+    A quarantined change's exception (kind `validation`) says which rule failed on which field,
+    with the value: its detail is `{rule, field, value, ..., fields}` (see domain/problem.py).
+    """
     spec = CATALOG[change.domain]
-    problem = spec.check_key(change.key)
-    if problem is None and spec.derived and not spec.derived.isdisjoint(change.fields):
+    problems: list[Problem] = []
+    wrong_key = spec.check_key(change.key)
+    if wrong_key is not None:
+        problems.append(Problem(KEY, "key", change.key, wrong_key))
+    elif spec.derived and not spec.derived.isdisjoint(change.fields):
         derived = sorted(spec.derived.intersection(change.fields))
-        problem = f"field {', '.join(derived)}: derived by the hub, cannot be written"
-    if problem is None and spec.hub_fields and not spec.hub_fields.isdisjoint(change.fields):
+        reason = f"field {', '.join(derived)}: derived by the hub, cannot be written"
+        problems.append(Problem(READ_ONLY, derived[0], change.fields[derived[0]], reason))
+    elif spec.hub_fields and not spec.hub_fields.isdisjoint(change.fields):
         held = sorted(spec.hub_fields.intersection(change.fields))
-        problem = f"field {', '.join(held)}: kept by the hub itself, cannot be written"
+        reason = f"field {', '.join(held)}: kept by the hub itself, cannot be written"
+        problems.append(Problem(READ_ONLY, held[0], change.fields[held[0]], reason))
     too_deep = _deeper_than(change.fields, MAX_DEPTH)
-    if problem is None and too_deep:
-        problem = f"fields are nested deeper than {MAX_DEPTH} levels"
-    if problem is None:
-        fields, problem = spec.validate_fields(change.fields)
-        if problem is None:
+    if not problems and too_deep:
+        reason = f"fields are nested deeper than {MAX_DEPTH} levels"
+        problems.append(Problem(SCHEMA, "fields", None, reason))
+    if not problems:
+        fields, problems = spec.check_fields(change.fields)
+        if fields is not None:
             return Verdict(fields)
     kept = _storable(change.fields, too_deep)
-    return Verdict(None, OutcomeKind.quarantined, problem, "validation", {"fields": kept}, kept)
+    reason = "; ".join(p.reason for p in problems)
+    return Verdict(
+        None, OutcomeKind.quarantined, reason, "validation", {**detail_of(problems), "fields": kept}, kept
+    )
 
 
 def _storable(fields: dict[str, Any], too_deep: bool) -> dict[str, Any]:

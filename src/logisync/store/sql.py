@@ -481,6 +481,14 @@ class SqlStore:
         rows = self._query(sql + " ORDER BY id LIMIT ?", [*params, limit])
         return [_outbox_row(row) for row in rows]
 
+    def resolve_xrefs(self, system: str, kind: str, external_ids: Sequence[str]) -> dict[str, str]:
+        """The canonical key of each of a system's own ids that has one (see `store/xrefs.py`)."""
+        return xref_sql.XrefTable(self).resolve(system, kind, external_ids)
+
+    def external_ids(self, system: str, kind: str, canonicals: Sequence[str]) -> dict[str, str]:
+        """A system's own id for each canonical key that has one (see `store/xrefs.py`)."""
+        return xref_sql.XrefTable(self).external_ids(system, kind, canonicals)
+
     def get_checkpoint(self, name: str) -> str | None:
         rows = self._query("SELECT position FROM checkpoints WHERE name = ?", (name,))
         return rows[0][0] if rows else None

@@ -1,7 +1,9 @@
 """Cross-reference tables in the store: look up, learn and load (system, kind, external id) -> key.
 
-The ingest transaction reads and learns pairs through its `WriteTx` (`xrefs`, `learn_xref`),
-which call the functions here on its cursor; `XrefTable` loads a file's pairs and lists them.
+The ingest transaction learns pairs through its `WriteTx` (`learn_xref`), which calls the
+functions here on its cursor; `XrefTable` loads a file's pairs, lists them, and looks ids up both
+ways on the reading connection (the pipeline translates before its transaction, the dispatchers
+translate back for a target that names things by its own ids).
 """
 
 from __future__ import annotations
@@ -23,6 +25,11 @@ _UPSERT = (
     "INSERT INTO xrefs (system, kind, external_id, canonical, source, updated_us) VALUES (?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (system, kind, external_id) DO UPDATE SET canonical = excluded.canonical, "
     "source = excluded.source, updated_us = excluded.updated_us WHERE xrefs.canonical <> excluded.canonical"
+)
+# a canonical key's external ids, newest last: the last one is what an outbound delivery sends
+_REVERSE = (
+    "SELECT canonical, external_id FROM xrefs WHERE system = ? AND kind = ? AND canonical IN ({in}) "
+    "ORDER BY canonical, updated_us, external_id"
 )
 _LIST = (
     "SELECT system, kind, external_id, canonical, source, updated_us FROM xrefs "
@@ -97,6 +104,19 @@ class XrefTable:
         for i in range(0, len(wanted), CHUNK):
             sql, params = self.store._in(_LOOKUP, [system, kind], wanted[i : i + CHUNK])
             found.update((ext, canonical) for ext, canonical in self.store._query_raw(sql, params))
+        return found
+
+    def external_ids(self, system: str, kind: str, canonicals: Sequence[str]) -> dict[str, str]:
+        """The system's own id for each canonical key that has one (for outbound deliveries).
+
+        A key several ids map to (two listings of one SKU) gets the newest pair's id, the highest
+        id among pairs recorded in the same microsecond.
+        """
+        found: dict[str, str] = {}
+        wanted = list(dict.fromkeys(canonicals))
+        for i in range(0, len(wanted), CHUNK):
+            sql, params = self.store._in(_REVERSE, [system, kind], wanted[i : i + CHUNK])
+            found.update((canonical, ext) for canonical, ext in self.store._query_raw(sql, params))
         return found
 
     def list(self, system: str, kind: str, *, after: str = "", limit: int = 1000) -> list[Xref]:

@@ -31,12 +31,14 @@ def test_the_defaults_accept_everything_and_check_no_domain():
 def test_each_rule_checks_only_the_domains_it_concerns():
     quarantine = parse_syncmap("quality: {unknown_location: quarantine}\n", env={})
     assert Quality(quarantine).domains == {Domain.inventory, Domain.order, Domain.shipment, Domain.return_}
+    # a cross-reference is translated before the transaction (pipeline/translate.py); in it, only
+    # the product and location changes that teach a system's ids are the quality rules' concern
     xref = parse_syncmap(SYSTEMS, env={})
-    assert Quality(xref).domains == {Domain.order, Domain.shipment, Domain.return_, Domain.product}
+    assert Quality(xref).domains == {Domain.product}
     service = parse_syncmap(
         "systems:\n  ups: {kind: carrier, writes: [shipment], xref: {service: code}}\n", env={}
     )
-    assert Quality(service).domains == {Domain.shipment}
+    assert Quality(service).domains == frozenset()
 
 
 def test_an_unknown_policy_or_kind_is_named_with_its_line():
@@ -57,8 +59,19 @@ def test_an_xref_a_system_can_never_use_is_an_error():
         parse_syncmap(text, "hub.yaml", env={})
     assert str(caught.value) == (
         "hub.yaml:3: systems.ups.xref.service: ups may write none of shipment, so it never sends a service "
-        "to translate (give it `writes:` or an owner rule)"
+        "to translate, and no route sends it one (give it `writes:`, an owner rule or a route)"
     )
+
+
+def test_an_xref_of_a_system_that_only_receives_is_of_use_when_a_route_sends_it_such_keys():
+    text = "systems:\n  wms: {kind: wms}\n  acme: {kind: edi_partner, writes: [], xref: {sku: item}}\n"
+    with pytest.raises(ConfigError):
+        parse_syncmap(text, "hub.yaml", env={})
+    routed = text + "routes:\n  - {name: stock-to-acme, domain: inventory, to: acme}\n"
+    assert parse_syncmap(routed, "hub.yaml", env={}).systems["acme"].xref == {"sku": "item"}
+    tracking = text + "routes:\n  - {name: tracking-to-acme, domain: tracking, to: acme}\n"
+    with pytest.raises(ConfigError):
+        parse_syncmap(tracking, "hub.yaml", env={})  # tracking events name no SKU
 
 
 def test_an_xref_name_is_a_plain_identifier():

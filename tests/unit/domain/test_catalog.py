@@ -61,49 +61,81 @@ def test_split_inventory_key():
 
 
 @pytest.mark.parametrize(
-    ("domain", "fields", "reason"),
+    ("domain", "fields", "reason", "rule"),
     [
         (
             "inventory",
             {"on_hand": -1},
             "field on_hand: Input should be greater than or equal to 0 (got -1)",
+            "non_negative",
         ),
-        ("inventory", {"colour": "red"}, "field colour: unknown field (got 'red')"),
-        ("inventory", {"available": 3}, "field available: unknown field (got 3)"),
+        ("inventory", {"colour": "red"}, "field colour: unknown field (got 'red')", "unknown_field"),
+        ("inventory", {"available": 3}, "field available: unknown field (got 3)", "unknown_field"),
         (
             "order",
             {"lines": [{"line_no": 0, "sku": "A", "quantity": 1}]},
-            "field lines.0.line_no: Input should be greater than or equal to 1 (got 0)",
+            "field lines[0].line_no: Input should be greater than or equal to 1 (got 0)",
+            "schema",
         ),
         (
             "order",
             {"lines": [{"line_no": 1, "sku": "A", "quantity": 1}, {"line_no": 2, "sku": "B", "qty": 1}]},
-            "field lines.1.quantity: Field required (got dict); field lines.1.qty: unknown field (got 1)",
+            "field lines[1].quantity: Field required (got dict); field lines[1].qty: unknown field (got 1)",
+            "schema",
         ),
         (
             "order",
             {"ship_to": {"country": "usa"}},
-            "field ship_to.country: String should match pattern '^[A-Z]{2}$' (got 'usa')",
+            "field ship_to.country: 'usa' is not an ISO 3166-1 alpha-2 country code (two capital letters, "
+            "e.g. DE) (got 'usa')",
+            "iso_country",
         ),
         (
             "shipment",
             {"packages": [{"package_id": "P1", "lines": [{"sku": "A", "quantity": -2}]}]},
-            "field packages.0.lines.0.quantity: Input should be greater than or equal to 0 (got -2)",
+            "field packages[0].lines[0].quantity: Input should be greater than or equal to 0 (got -2)",
+            "non_negative",
         ),
         (
             "product",
             {"gtin": "123"},
             "field gtin: GTIN '123' has 3 digits (a GTIN has 8, 12, 13 or 14) (got '123')",
+            "gtin",
         ),
-        ("tracking", {"status": "teleported"}, "field status: Input should be "),
-        ("location", {}, "the change has no fields"),
+        (
+            "product",
+            {"units": {"case": 0}},
+            "field units: unit 'case' is 0 base units; a unit holds at least 1",
+            "units",
+        ),
+        (
+            "order",
+            {"placed_at": "2026-03-01T12:00:00"},
+            "field placed_at: a time needs a UTC offset: write it with Z or +hh:mm",
+            "iso_date",
+        ),
+        ("order", {"placed_at": "01/03/2026 12:00"}, "field placed_at: not an ISO 8601 time", "iso_date"),
+        (
+            "order",
+            {"currency": "eur"},
+            "field currency: 'eur' is not an ISO 4217 currency code",
+            "iso_currency",
+        ),
+        ("tracking", {"status": "teleported"}, "field status: Input should be ", "schema"),
+        ("location", {}, "the change has no fields", "schema"),
     ],
 )
-def test_patch_validation_names_the_field_path(domain, fields, reason):
+def test_patch_validation_names_the_rule_the_field_path_and_the_value(domain, fields, reason, rule):
     normalised, problem = spec(domain).validate_fields(fields)
     assert normalised is None
     assert problem is not None
     assert problem.startswith(reason)
+    _, problems = spec(domain).check_fields(fields)
+    assert problems[0].rule == rule
+    assert problems[0].reason.startswith(reason.split("; ")[0])
+    assert problems[0].field == (
+        reason.split(":")[0].removeprefix("field ") if reason.startswith("field ") else "fields"
+    )
 
 
 def test_every_problem_of_a_patch_is_reported():

@@ -21,7 +21,10 @@ def problem(type_: object, value: object) -> str:
 def test_a_country_must_be_an_assigned_iso_3166_code():
     assert TypeAdapter(CountryCode).validate_python("DE") == "DE"
     assert problem(CountryCode, "XX") == "'XX' is not an ISO 3166-1 alpha-2 country code"
-    assert problem(CountryCode, "de") == "String should match pattern '^[A-Z]{2}$'"  # no silent upper-casing
+    # no silent upper-casing
+    assert problem(CountryCode, "de") == (
+        "'de' is not an ISO 3166-1 alpha-2 country code (two capital letters, e.g. DE)"
+    )
 
 
 def test_a_currency_must_be_an_iso_4217_code():
@@ -65,9 +68,40 @@ def test_a_time_with_an_offset_is_taken_and_keeps_its_offset(text, expected):
     assert value.utcoffset() == expected.utcoffset()
 
 
-@pytest.mark.parametrize("text", ["2026-03-01T12:00:00", "2026-03-01", "2026-03-01 12:00"])
+@pytest.mark.parametrize("text", ["2026-03-01T12:00:00", "2026-03-01 12:00", "2026-03-01T12:00:00.250"])
 def test_a_time_without_an_offset_is_refused_not_guessed(text):
     assert problem(Timestamp, text).startswith("a time needs a UTC offset: write it with Z or +hh:mm")
+
+
+def test_a_date_alone_is_refused_as_a_time():
+    assert problem(Timestamp, "2026-03-01").startswith("a time needs a time of day and a UTC offset")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "yesterday",
+        "01/03/2026 12:00Z",
+        "2026-03-01T12Z",
+        "2026-W09-7T12:00Z",
+        "Sun, 01 Mar 2026 12:00:00 GMT",
+    ],
+)
+def test_only_iso_8601_text_is_a_time(text):
+    assert problem(Timestamp, text).startswith("not an ISO 8601 time")
+
+
+def test_an_impossible_date_is_an_iso_date_error():
+    with pytest.raises(ValidationError) as caught:
+        TypeAdapter(Timestamp).validate_python("2026-02-30T12:00:00Z")
+    assert caught.value.errors()[0]["type"] != "iso_date"  # pydantic's own; the catalog maps it to iso_date
+
+
+def test_every_time_error_is_of_the_rule_iso_date():
+    for value in ("2026-03-01T12:00:00", "2026-03-01", "yesterday", 1772366400):
+        with pytest.raises(ValidationError) as caught:
+            TypeAdapter(Timestamp).validate_python(value)
+        assert caught.value.errors()[0]["type"] == "iso_date"
 
 
 @pytest.mark.parametrize("value", [1772366400, 1772366400000, "1772366400", 1.5e9, True])

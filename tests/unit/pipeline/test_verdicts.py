@@ -71,7 +71,9 @@ def test_bad_fields_are_quarantined_with_the_field_path_and_a_validation_excepti
         "c1",
     )
     assert exc.reason == verdict.reason
-    assert exc.detail == {"fields": {"on_hand": -3}}  # what was received, for the person fixing it
+    # which rule failed on which field with the value, and what was received, for the person fixing it
+    assert exc.detail == {"rule": "non_negative", "field": "on_hand", "value": -3, "fields": {"on_hand": -3}}
+    assert verdict.problem() == {"rule": "non_negative", "field": "on_hand", "value": -3}
 
 
 def test_a_malformed_key_is_quarantined():
