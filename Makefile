@@ -20,7 +20,8 @@ $(STAMP): pyproject.toml
 # unless the environment already sets one. A real deployment sets its own keys and runs `logisync serve`.
 DEV_KEYS := WMS_API_KEY=dev-wms-key ERP_API_KEY=dev-erp-key SHOP_API_KEY=dev-shop-key \
 	WEB_API_KEY=dev-web-key CARRIER_API_KEY=dev-carrier-key LOGISYNC_ADMIN_KEY=dev-admin-key \
-	SHOP_WEBHOOK_SECRET=whsec_ZGV2LXdlYmhvb2stc2VjcmV0LWZvci1zaG9w
+	SHOP_WEBHOOK_SECRET=whsec_ZGV2LXdlYmhvb2stc2VjcmV0LWZvci1zaG9w \
+	WMS_WEBHOOK_SECRET=whsec_ZGV2LXdtcy13ZWJob29rLXNlY3JldC0wMTIz
 
 run: $(STAMP)  ## install into .venv and start the hub on an embedded SQLite store (development keys)
 	@echo "development API keys for this run (set them in the environment to use your own):"
@@ -48,6 +49,7 @@ bench: $(STAMP)  ## run the benchmarks (figures go to docs/benchmarks.md by hand
 	$(BIN)/python bench/http_client.py
 	$(BIN)/python bench/x12.py
 	$(BIN)/python bench/reconcile.py
+	$(BIN)/python bench/webhooks.py
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -42,6 +42,7 @@ def test_check_the_example_shows_systems_owners_and_routes():
     assert "examples/logisync.yaml: 6 systems, 11 owner rules, 8 routes" in out
     assert "WMS_API_KEY (set)" in out
     assert "ERP_API_KEY (not set)" in out
+    assert "webhooks in (standard-webhooks): WMS_WEBHOOK_SECRET" in out
     assert "s3cret-wms-key" not in out
     rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.startswith("│ ")}
     assert "pricing [propose]" in rows["product"]

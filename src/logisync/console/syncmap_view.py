@@ -51,9 +51,9 @@ def systems_table(syncmap: SyncMap, scopes: Scopes) -> Table:
             auth.append_text(_env_name(system.signing.secret_env))
         if system.webhooks is not None:
             auth.append(f"\nwebhooks in ({system.webhooks.signing.scheme}): ")
-            for i, name in enumerate(system.webhooks.signing.env_names):
+            for i, env_name in enumerate(system.webhooks.signing.env_names):
                 auth.append_text(Text(", ") if i else Text())
-                auth.append_text(_env_name(name))
+                auth.append_text(_env_name(env_name))
         table.add_row(
             name,
             system.kind.value,
