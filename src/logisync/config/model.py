@@ -10,6 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from ..domain.kinds import Domain, SystemKind
 from .durations import parse_duration
+from .edi import EdiPartnerConfig
 
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_\-]{0,49}$")]
@@ -126,6 +127,7 @@ class SystemConfig(Section):
     read: ReadConfig | None = None  # shadow routes read what the system has, to compare
     description: str | None = None
     xref: dict[XrefKind, XrefName] | None = None
+    edi: EdiPartnerConfig | None = None  # a trading partner's X12 settings (config/edi.py)
 
 
 class OwnerRule(Section):

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..config import SyncMap
+from ..config.edi import EdiParty
 from ..config.model import AuthConfig, RouteFilter
 from ..config.ownership import OwnerEntry, Ownership, Scopes
 from ..domain.catalog import CATALOG
@@ -38,6 +39,8 @@ def show_syncmap(console: Console, syncmap: SyncMap, filename: str) -> None:
     console.print(systems_table(syncmap, Scopes(syncmap, ownership)))
     console.print(ownership_table(syncmap, ownership))
     console.print(routes_table(syncmap))
+    if any(system.edi is not None for system in syncmap.systems.values()):
+        console.print(partners_table(syncmap))
 
 
 def systems_table(syncmap: SyncMap, scopes: Scopes) -> Table:
@@ -115,6 +118,53 @@ def routes_table(syncmap: SyncMap) -> Table:
     if not syncmap.routes:
         table.add_row(*(NONE for _ in columns))
     return table
+
+
+def partners_table(syncmap: SyncMap) -> Table:
+    """The EDI trading partners: ids, version, the sets each way and when a 997 is overdue."""
+    table = Table(title="EDI trading partners", title_justify="left")
+    for column in (
+        "partner",
+        "its id",
+        "our id",
+        "version",
+        "sends us",
+        "we send",
+        "997 overdue after",
+        "outbox",
+    ):
+        table.add_column(column)
+    for name, system in syncmap.systems.items():
+        edi = system.edi
+        if edi is None:
+            continue
+        acks = edi.acknowledgments
+        if not acks.expected:
+            due = "not expected"
+        else:
+            parts = [f"{seconds(acks.overdue)}"]
+            parts += [
+                f"{code}: {seconds(acks.due_after(code))}"
+                for code in edi.receives
+                if acks.due_after(code) != acks.overdue
+            ]
+            due = "\n".join(parts)
+        table.add_row(
+            name,
+            _party(edi.partner),
+            _party(edi.us),
+            f"{edi.version} ({'production' if edi.usage == 'P' else 'test'})",
+            ", ".join([*edi.sends, "997"]),
+            ", ".join([*edi.receives, "997"]),
+            due,
+            edi.outbox or NONE,
+        )
+    return table
+
+
+def _party(party: EdiParty) -> str:
+    gs = f" (GS {party.group_id})" if party.group_id else ""
+    return f"{party.qualifier}/{party.id}{gs}"
 
 
 def _rules(domain: Domain, ownership: Ownership) -> list[tuple[OwnerEntry | None, list[str]]]:
