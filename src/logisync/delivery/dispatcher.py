@@ -400,7 +400,8 @@ class RouteWorker:
 class Dispatcher:
     """Runs a worker per route until stopped; `notify` wakes the realtime ones at once.
 
-    With the sync map it also checks the routes' SLAs every `sla_every` seconds.
+    With the sync map it also checks the routes' SLAs, and EDI acknowledgments that are
+    overdue, every `sla_every` seconds.
     """
 
     def __init__(
@@ -484,12 +485,19 @@ class Dispatcher:
                 await close()
 
     async def _watch_slas(self, stop: asyncio.Event) -> None:
+        """Every `sla_every` seconds: the routes' SLAs, and (with EDI partners that send 997s) our
+        groups whose acknowledgment is overdue (`partners/acks.py`)."""
         from ..monitor.lag import check_slas
+        from ..partners.acks import check_overdue
 
         assert self.syncmap is not None
+        edi = any(s.edi is not None and s.edi.acknowledgments.expected for s in self.syncmap.systems.values())
         while not stop.is_set():
             with contextlib.suppress(Exception):  # a busy store: the next check will do
                 await asyncio.to_thread(check_slas, self.syncmap, self.store, _us(self.clock()))
+            if edi:
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(check_overdue, self.store, _us(self.clock()))  # type: ignore[arg-type]
             await _sleep_until(stop, self.sla_every)
 
     async def _run_worker(self, worker: RouteWorker, wake: asyncio.Event, stop: asyncio.Event) -> None:

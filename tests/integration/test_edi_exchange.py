@@ -1,0 +1,304 @@
+"""X12 from a trading partner through the real pipeline and store (both stores): envelope checks,
+997s and TA1s in the outbox, sets rejected whole with an exception, duplicate interchanges not
+applied twice; our groups tracked until their 997, rejected or overdue ones opening exceptions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from logisync.config import parse_syncmap
+from logisync.edi.ack import build_997
+from logisync.edi.envelope import parse
+from logisync.edi.sets import inventory_846, shipping_order_940
+from logisync.edi.writer import Envelope, OutboundSet, Party, write_interchange
+from logisync.partners.acks import check_overdue
+from logisync.partners.inbound import receive
+from logisync.partners.outbound import send_sets
+from logisync.partners.outbox import MemoryOutbox
+from logisync.pipeline import Pipeline
+from logisync.store.control_numbers import ControlNumbers
+from logisync.store.edi_exchange import EdiLedger
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "x12"
+AT = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
+HOUR = 3600.0
+
+SYNCMAP = """\
+systems:
+  wms: {kind: wms}
+  acme:
+    kind: edi_partner
+    connector: edi
+    edi:
+      partner: {qualifier: ZZ, id: ACMESUPPLY}
+      us: {qualifier: ZZ, id: LOGISYNCHUB}
+      version: "4010"
+      sends: ["846", "856", "944", "945"]
+      receives: ["940", "856"]
+      location: ACME-DC
+owners:
+  inventory.quantities: acme
+  shipment: acme
+  order.lines: wms
+"""
+
+
+@pytest.fixture
+def syncmap():
+    return parse_syncmap(SYNCMAP, "hub.yaml", env={})
+
+
+class Clock:
+    def __init__(self, at: datetime = AT) -> None:
+        self.t = at.timestamp()
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _receive(store, syncmap, data: bytes, outbox=None, clock=None, name="in.x12"):
+    outbox = outbox if outbox is not None else MemoryOutbox()
+    report = receive(
+        data,
+        partner="acme",
+        syncmap=syncmap,
+        pipeline=Pipeline(store, syncmap),
+        store=store,
+        outbox=outbox,
+        name=name,
+        clock=clock or Clock(),
+    )
+    return report, outbox
+
+
+def _segments(data: bytes) -> list[list[str]]:
+    parsed = parse(data)
+    assert parsed.all_problems() == []
+    ic = parsed.interchanges[0]
+    rows = [seg.elements for seg in ic.ta1]
+    for g in ic.groups:
+        for s in g.sets:
+            rows += [seg.elements for seg in s.segments]
+    return rows
+
+
+def _acme_file(store, sets: list[OutboundSet]) -> bytes:
+    """A file as the partner writes it (its ids as sender), numbered from its own counter."""
+    env = Envelope("acme-side", Party("ZZ", "ACMESUPPLY"), Party("ZZ", "LOGISYNCHUB"), release="4010")
+    return write_interchange(env, sets, ControlNumbers(store), at=AT).data
+
+
+def test_an_846_is_applied_and_answered_with_a_997(store, syncmap):
+    data = (FIXTURES / "846_4010.x12").read_bytes()
+    report, outbox = _receive(store, syncmap, data)
+    [ic] = report.interchanges
+    assert ic.state == "applied" and [(s.code, s.status, s.changes) for s in ic.sets] == [("846", "A", 2)]
+    assert report.outcomes == {"applied": 2}
+    rec = store.get_record("inventory", "SKU-1001@ACME-DC")
+    assert rec is not None and rec.fields["on_hand"] == 120
+    [entry] = store.record_log("inventory", "SKU-1001@ACME-DC")
+    assert (entry.system, entry.source) == ("acme", "x12:in.x12#000000101/101/0001")
+    [(name, ack)] = outbox.files.items()
+    assert name == "acme-997-000000001.x12" and ic.acks == [f"memory:{name}"]
+    assert _segments(ack) == [
+        ["AK1", "IB", "101"],
+        ["AK2", "846", "0001"],
+        ["AK5", "A"],
+        ["AK9", "A", "1", "1", "1"],
+    ]
+    assert parse(ack).interchanges[0].header[6].strip() == "LOGISYNCHUB"  # we send it, to the partner
+    row = EdiLedger(store).interchange("ZZ/ACMESUPPLY", "101")
+    assert row is not None and row.state == "applied" and row.detail["sets"] == [["846", "101", "0001", "A"]]
+
+
+def test_the_same_interchange_again_is_not_applied_twice(store, syncmap):
+    data = (FIXTURES / "846_4010.x12").read_bytes()
+    _receive(store, syncmap, data)
+    before = store.count_changes()
+    report, outbox = _receive(store, syncmap, data.replace(b"*120*", b"*999*"))  # same sender + ISA13
+    [ic] = report.interchanges
+    assert ic.state == "duplicate" and ic.sets == []
+    assert store.count_changes() == before
+    assert store.get_record("inventory", "SKU-1001@ACME-DC").fields["on_hand"] == 120  # type: ignore[union-attr]
+    [ack] = outbox.files.values()
+    assert _segments(ack)[0][4:] == ["R", "025"]  # TA1: duplicate interchange control number
+    [exc] = store.list_exceptions(kind="edi_duplicate")
+    assert (
+        exc.system == "acme"
+        and "interchange 000000101 from ZZ/ACMESUPPLY (acme) was received before" in exc.reason
+    )
+    assert "it was not applied again" in exc.reason
+
+
+def test_a_set_with_errors_is_rejected_whole_and_its_neighbour_applied(store, syncmap):
+    good = inventory_846.write("DC1", [("SKU-1", {"on_hand": 5}), ("SKU-2", {"on_hand": 6})], "R1", AT)
+    bad = inventory_846.write("DC1", [("SKU-3", {"on_hand": 7}), ("SKU-4", {"on_hand": 8})], "R2", AT)
+    bad.segments[-2][1] = "99"  # SKU-4's QTY01: a qualifier the map does not read
+    report, outbox = _receive(store, syncmap, _acme_file(store, [good, bad]))
+    [ic] = report.interchanges
+    assert [(s.control, s.status, s.changes) for s in ic.sets] == [("0001", "A", 2), ("0002", "R", 0)]
+    assert store.get_record("inventory", "SKU-2@DC1") is not None
+    assert store.get_record("inventory", "SKU-3@DC1") is None  # never a partial apply
+    [ack] = outbox.files.values()
+    rows = _segments(ack)
+    assert ["AK3", "QTY", "7", "", "8"] in rows and ["AK4", "1", "", "7", "99"] in rows
+    assert ["AK5", "R", "5"] in rows and rows[-1] == ["AK9", "P", "2", "2", "1"]
+    [exc] = store.list_exceptions(kind="edi_rejected")
+    assert exc.system == "acme"
+    assert exc.reason.startswith(
+        "846 0002 (group 1, interchange 000000001) from acme was rejected and not applied"
+    )
+    assert "QTY01" in exc.reason
+    assert exc.detail is not None and exc.detail["ack"] == [
+        ["AK2", "846", "0002"],
+        ["AK3", "QTY", "7", "", "8"],
+        ["AK4", "1", "", "7", "99"],
+        ["AK5", "R", "5"],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("fixture", "ta1", "why"),
+    [
+        ("broken/truncated.x12", "023", "the file ends inside a segment"),
+        ("broken/se_count.x12", None, "SE01"),
+        ("broken/isa_iea_control.x12", "001", "IEA02"),
+    ],
+)
+def test_broken_files_apply_nothing_and_open_an_exception(store, syncmap, fixture, ta1, why):
+    report, outbox = _receive(store, syncmap, (FIXTURES / fixture).read_bytes())
+    assert store.count_records() == 0 and report.outcomes == {}
+    [ack] = outbox.files.values()
+    rows = _segments(ack)
+    if ta1:
+        assert rows[0][0] == "TA1" and rows[0][4:] == ["R", ta1]
+    assert ["AK5", "R"] == [r for r in rows if r[0] == "AK5"][0][:2]
+    exceptions = store.list_exceptions(kind="edi_rejected")
+    assert exceptions and any(why in e.reason for e in exceptions)
+
+
+def test_a_file_from_another_sender_is_rejected(store, syncmap):
+    data = (FIXTURES / "846_4010.x12").read_bytes().replace(b"ACMESUPPLY     ", b"SOMEONEELSE    ")
+    report, outbox = _receive(store, syncmap, data)
+    assert report.interchanges[0].state == "rejected" and store.count_records() == 0
+    assert _segments(next(iter(outbox.files.values())))[0][4:] == ["R", "006"]
+    [exc] = store.list_exceptions(kind="edi_rejected")
+    assert "not from acme (ZZ/ACMESUPPLY)" in exc.reason
+
+
+def test_not_x12_at_all_opens_an_exception(store, syncmap):
+    report, outbox = _receive(store, syncmap, b"sku,qty\nSKU-1,4\n", name="stock.edi")
+    assert report.interchanges == [] and report.problems and outbox.files == {}
+    [exc] = store.list_exceptions(kind="edi_rejected")
+    assert exc.reason.startswith("stock.edi from acme is not X12")
+
+
+# -- our groups and the partner's 997s (issue 6, item 5) -----------------------------------------
+
+
+def _order(n: int) -> OutboundSet:
+    return shipping_order_940.write(f"SO-{n}", {"lines": [{"line_no": 1, "sku": "SKU-1", "quantity": 2}]})
+
+
+def _partners_997(store, ours: bytes, reject: bool = False) -> bytes:
+    """The partner's 997 for our file, as its own software would build it."""
+    [group] = parse(ours).interchanges[0].groups
+    if reject:
+        from logisync.edi.problems import Code, Problem
+
+        tset = group.sets[0]
+        tset.problems.append(Problem(Code.element_invalid_code, "bad", 5, "W01", 4, set_position=4))
+    return _acme_file(store, [OutboundSet("997", build_997(group))])
+
+
+def test_a_997_settles_our_group(store, syncmap):
+    outbox = MemoryOutbox()
+    written, where = send_sets(
+        "acme", [_order(1), _order(2)], syncmap=syncmap, store=store, outbox=outbox, at=AT
+    )
+    assert where == "memory:acme-out-000000001.x12"
+    ledger = EdiLedger(store)
+    [group] = ledger.groups(partner="acme")
+    assert (group.state, group.functional_id, group.sets) == (
+        "waiting",
+        "OW",
+        [["940", "0001"], ["940", "0002"]],
+    )
+    assert group.due_us - group.sent_us == 24 * 3600 * 1_000_000
+    report, _ = _receive(store, syncmap, _partners_997(store, written.data))
+    assert report.interchanges[0].notes == []
+    settled = ledger.group("acme", group.control)
+    assert settled is not None and settled.state == "accepted" and settled.detail["status"] == "A"
+    assert store.list_exceptions(kind="edi_ack_rejected") == []
+
+
+def test_a_rejected_997_opens_an_exception(store, syncmap):
+    written, _ = send_sets("acme", [_order(1)], syncmap=syncmap, store=store, outbox=MemoryOutbox(), at=AT)
+    _receive(store, syncmap, _partners_997(store, written.data, reject=True))
+    assert EdiLedger(store).group("acme", 1).state == "rejected"  # type: ignore[union-attr]
+    [exc] = store.list_exceptions(kind="edi_ack_rejected")
+    assert exc.system == "acme"
+    assert "acme rejected our group OW 1 (interchange 000000001): 940 0001: AK5 R 5" in exc.reason
+    assert "W01 at 4 (AK304 8; element 4 AK403 7)" in exc.reason
+
+
+def test_overdue_acknowledgments_open_one_exception_each(store, syncmap):
+    send_sets("acme", [_order(1)], syncmap=syncmap, store=store, outbox=MemoryOutbox(), at=AT)
+    ship = {"packages": [{"package_id": "P1", "lines": [{"sku": "SKU-1", "quantity": 1}]}]}
+    from logisync.edi.sets import ship_notice_856
+
+    written, _ = send_sets(
+        "acme",
+        [ship_notice_856.write("SH-1", ship, AT)],
+        syncmap=syncmap,
+        store=store,
+        outbox=MemoryOutbox(),
+        at=AT,
+    )
+    us = int(AT.timestamp() * 1_000_000)
+    assert check_overdue(store, us + int(3.9 * HOUR * 1e6)) == 0
+    assert check_overdue(store, us + int(4.1 * HOUR * 1e6)) == 1  # the 856 is due within 4 h
+    assert check_overdue(store, us + int(5 * HOUR * 1e6)) == 0  # once per group
+    assert check_overdue(store, us + int(25 * HOUR * 1e6)) == 1  # the 940 within 24 h
+    reasons = sorted(e.reason for e in store.list_exceptions(kind="edi_ack_overdue"))
+    assert len(reasons) == 2 and "has not acknowledged our group SH 2" in reasons[1]
+    assert "sets 856 0002) sent 4.1 h ago, 0.1 h past its due time" in reasons[1]
+    # a late 997 still settles the group
+    _receive(store, syncmap, _partners_997(store, written.data))
+    assert EdiLedger(store).group("acme", 2).state == "accepted"  # type: ignore[union-attr]
+
+
+def test_a_997_for_a_group_we_never_sent_is_noted(store, syncmap):
+    [group] = parse((FIXTURES / "997_4010.x12").read_bytes()).interchanges[0].groups
+    report, _ = _receive(
+        store, syncmap, _acme_file(store, [OutboundSet("997", [s.elements for s in group.sets[0].segments])])
+    )
+    assert report.interchanges[0].notes == ["997 0001: answers group 7001, which we did not send to acme"]
+
+
+def test_the_hub_checks_overdue_acknowledgments_on_its_schedule(store, syncmap):
+    import asyncio
+
+    from logisync.delivery.dispatcher import Dispatcher
+
+    send_sets("acme", [_order(1)], syncmap=syncmap, store=store, outbox=MemoryOutbox(), at=AT)
+    clock = Clock(AT)
+    clock.t += 25 * HOUR  # the injected clock: a day and an hour after we sent it
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        dispatcher = Dispatcher(store, [], syncmap=syncmap, clock=clock, sla_every=0.01)
+        task = asyncio.create_task(dispatcher.run(stop))
+        for _ in range(500):
+            if store.list_exceptions(kind="edi_ack_overdue"):
+                break
+            await asyncio.sleep(0.01)
+        stop.set()
+        await task
+
+    asyncio.run(run())
+    [exc] = store.list_exceptions(kind="edi_ack_overdue")
+    assert "acme has not acknowledged our group OW 1" in exc.reason
