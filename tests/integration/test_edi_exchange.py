@@ -175,7 +175,7 @@ def test_broken_files_apply_nothing_and_open_an_exception(store, syncmap, fixtur
     rows = _segments(ack)
     if ta1:
         assert rows[0][0] == "TA1" and rows[0][4:] == ["R", ta1]
-    assert ["AK5", "R"] == [r for r in rows if r[0] == "AK5"][0][:2]
+    assert next(r for r in rows if r[0] == "AK5")[:2] == ["AK5", "R"]
     exceptions = store.list_exceptions(kind="edi_rejected")
     assert exceptions and any(why in e.reason for e in exceptions)
 
