@@ -58,6 +58,34 @@ def test_check_the_example_shows_systems_owners_and_routes():
     assert "0 */4 * * *" in rows["stock-to-acme"] and "x12-846" in rows["stock-to-acme"]
     assert "realtime" in rows["stock-to-shop"] and '{"atp":{"safety_stock":2}}' in rows["stock-to-shop"]
     assert "inventory, order, return, shipment *" in rows["wms"]  # default write scopes
+    # the quality rules, as set in the example
+    assert "auto_create" in rows["unknown_sku"] and "created as a draft product" in rows["unknown_sku"]
+    assert "auto_create" in rows["unknown_location"]
+    assert "convert" in rows["units"] and "base unit" in rows["units"]
+    assert "always: GTIN-8/12/13/14 check digits" in out
+
+
+def test_check_shows_each_systems_own_ids_and_the_quality_settings(tmp_path):
+    path = tmp_path / "hub.yaml"
+    path.write_text(
+        "systems:\n"
+        "  wms:  {kind: wms}\n"
+        "  shop: {kind: marketplace, xref: {sku: listing_id}}\n"
+        "  acme: {kind: edi_partner, writes: [return], xref: {sku: item_number, location: site}}\n"
+        "owners: {inventory: wms, order.lines: shop}\n"
+        "quality: {unknown_sku: quarantine}\n"
+    )
+    result = run("check", path)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    rows = {line.split("│")[1].strip(): line for line in lines if line.startswith("│ ")}
+    assert rows["shop"].rstrip(" │").endswith("sku: listing_id")
+    assert rows["acme"].rstrip(" │").endswith("sku: item_number")
+    after_acme = lines[lines.index(rows["acme"]) + 1]
+    assert after_acme.rstrip(" │").endswith("location: site")
+    assert rows["wms"].rstrip(" │").endswith("—")
+    assert "quarantine" in rows["unknown_sku"] and "quarantined (unknown_sku)" in rows["unknown_sku"]
+    assert "accept" in rows["unknown_location"] and "accept" in rows["units"]
 
 
 def test_check_takes_the_map_from_config_too():

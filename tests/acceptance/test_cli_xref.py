@@ -16,9 +16,11 @@ systems:
   erp:  {kind: erp}
   wms:  {kind: wms}
   shop: {kind: marketplace, xref: {sku: listing_id}}
+  acme: {kind: edi_partner, xref: {sku: item_number}}
 owners:
   product: erp
   inventory: wms
+  inventory.inbound: acme
   order.lines: shop
 quality: {unknown_sku: quarantine}
 """
@@ -109,7 +111,7 @@ def test_the_loaded_table_translates_what_the_marketplace_sends(store, syncmap, 
 @pytest.mark.parametrize(
     ("args", "problem"),
     [
-        (("nobody", "sku"), "unknown system 'nobody' (known in {map}: erp, wms, shop)"),
+        (("nobody", "sku"), "unknown system 'nobody' (known in {map}: erp, wms, shop, acme)"),
         (("shop", "carrier"), "unknown kind 'carrier' (known: sku, location, service)"),
     ],
 )
@@ -137,3 +139,32 @@ def test_a_kind_the_system_does_not_translate_is_loaded_with_a_note(store, syncm
     assert result.exit_code == 0
     assert "note: shop has no `xref: {location: ...}`" in result.stderr
     assert "1 pair loaded into shop's location table" in result.stdout
+
+
+def test_a_partners_stock_report_in_its_item_numbers_lands_on_the_canonical_position(
+    store, syncmap, tmp_path
+):
+    items = write(tmp_path, "items.csv", "item_number,sku\nITEM-1,SKU-1\n")
+    loaded = run("xref", "load", "acme", "sku", items, "--config", syncmap, "--store", store.url)
+    assert loaded.exit_code == 0, loaded.output
+    products = write(
+        tmp_path,
+        "p.ndjson",
+        json.dumps({"id": "p1", "domain": "product", "key": "SKU-1", "fields": {"name": "Mug"}}) + "\n",
+    )
+    assert (
+        run("ingest", products, "--system", "erp", "--config", syncmap, "--store", store.url).exit_code == 0
+    )
+    report = write(
+        tmp_path,
+        "846.ndjson",
+        json.dumps({"id": "a1", "domain": "inventory", "key": "ITEM-1@DC1", "fields": {"inbound": 5}}) + "\n",
+    )
+    result = run("ingest", report, "--system", "acme", "--config", syncmap, "--store", store.url)
+    assert result.exit_code == 0, result.output
+    assert store.get_record("inventory", "SKU-1@DC1").fields == {"inbound": 5}
+    assert store.get_record("inventory", "ITEM-1@DC1") is None
+    history = run("history", "inventory", "SKU-1@DC1", "--json", "--config", syncmap, "--store", store.url)
+    assert history.exit_code == 0, history.output
+    [entry] = json.loads(history.stdout)
+    assert (entry["change_id"], entry["reason"]) == ("a1", "as received: key 'ITEM-1@DC1'")

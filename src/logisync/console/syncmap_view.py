@@ -1,9 +1,11 @@
-"""`logisync check`: a sync map shown as three tables: systems, the ownership matrix, routes."""
+"""`logisync check`: a sync map shown as tables: systems (with their own ids), data quality, the
+ownership matrix, routes."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -37,6 +39,7 @@ def show_syncmap(console: Console, syncmap: SyncMap, filename: str) -> None:
         highlight=False,
     )
     console.print(systems_table(syncmap, Scopes(syncmap, ownership)))
+    console.print(quality_table(syncmap))
     console.print(ownership_table(syncmap, ownership))
     console.print(routes_table(syncmap))
     if any(system.edi is not None for system in syncmap.systems.values()):
@@ -45,7 +48,7 @@ def show_syncmap(console: Console, syncmap: SyncMap, filename: str) -> None:
 
 def systems_table(syncmap: SyncMap, scopes: Scopes) -> Table:
     table = Table(title="systems", title_justify="left", caption="* default scopes", caption_justify="left")
-    for column in ("system", "kind", "connector", "auth (env var)", "writes", "reads"):
+    for column in ("system", "kind", "connector", "auth (env var)", "writes", "reads", "own ids (xref)"):
         table.add_column(column)
     for name, system in syncmap.systems.items():
         auth = _env(system.auth) if system.auth else Text("none", style="dim")
@@ -64,7 +67,52 @@ def systems_table(syncmap: SyncMap, scopes: Scopes) -> Table:
             auth,
             _scope(scopes.writes[name], default=system.writes is None),
             _scope(scopes.reads[name], default=system.reads is None),
+            _xref(system.xref),
         )
+    return table
+
+
+def _xref(xref: Mapping[Any, str] | None) -> Text:
+    """`sku: listing_id` per kind: the canonical keys the system names by ids of its own."""
+    if not xref:
+        return Text(NONE, style="dim")
+    return Text("\n".join(f"{kind!s}: {name}" for kind, name in xref.items()))
+
+
+# What each quality setting does, per value (docs/sync-map.md#quality).
+_QUALITY = {
+    "unknown_sku": {
+        "accept": "a SKU with no product record goes through as it is",
+        "quarantine": "a SKU with no product record is quarantined (unknown_sku)",
+        "auto_create": "a SKU with no product record is created as a draft product",
+    },
+    "unknown_location": {
+        "accept": "a location with no record goes through as it is",
+        "quarantine": "a location with no record is quarantined (unknown_location)",
+        "auto_create": "a location with no record is created (active)",
+    },
+    "units": {
+        "accept": "quantities are kept in the unit sent",
+        "convert": "quantities in cases, pallets, ... become the SKU's base unit (else quarantined: units)",
+    },
+}
+
+
+def quality_table(syncmap: SyncMap) -> Table:
+    """The sync map's `quality` rules, and the schema's checks that always run."""
+    table = Table(
+        title="data quality",
+        title_justify="left",
+        caption="always: GTIN-8/12/13/14 check digits, quantities >= 0, ISO 3166-1 countries, ISO 4217 "
+        "currencies, ISO 8601 times with a UTC offset; cross-references per system (own ids, above)",
+        caption_justify="left",
+    )
+    for column in ("rule", "setting", "what it does"):
+        table.add_column(column)
+    rules = syncmap.quality.model_dump()
+    for rule, setting in rules.items():
+        style = "" if setting == "accept" else "bold"
+        table.add_row(rule, Text(str(setting), style=style), _QUALITY.get(rule, {}).get(str(setting), ""))
     return table
 
 

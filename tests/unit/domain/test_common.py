@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from logisync.domain.catalog import CATALOG
@@ -113,3 +115,31 @@ def test_an_aware_datetime_object_passes_and_a_naive_one_does_not():
     aware = datetime(2026, 3, 1, tzinfo=UTC)
     assert TypeAdapter(Timestamp).validate_python(aware) is aware
     assert problem(Timestamp, datetime(2026, 3, 1)).startswith("a time needs a UTC offset")
+
+
+# -- Timestamp, over any input ------------------------------------------------------------------------
+
+
+OFFSETS = st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
+
+
+@given(st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(9999, 1, 1), timezones=OFFSETS))
+def test_any_aware_time_written_in_iso_8601_reads_back_as_the_same_moment(moment):
+    for text in (moment.isoformat(), moment.isoformat(sep=" ")):
+        assert TypeAdapter(Timestamp).validate_python(text) == moment
+
+
+@given(st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(9999, 1, 1)))
+def test_any_naive_time_is_refused_as_iso_date(moment):
+    with pytest.raises(ValidationError) as caught:
+        TypeAdapter(Timestamp).validate_python(moment.isoformat())
+    assert caught.value.errors()[0]["type"] == "iso_date"
+
+
+@given(st.one_of(st.text(max_size=40), st.integers(), st.floats(), st.none(), st.booleans()))
+def test_any_input_is_a_time_or_a_validation_error_never_a_crash(value):
+    try:
+        moment = TypeAdapter(Timestamp).validate_python(value)
+    except ValidationError:
+        return
+    assert moment.utcoffset() is not None

@@ -52,3 +52,33 @@ def test_every_single_digit_error_is_caught(body, data):
 
 def test_the_same_item_compares_equal_across_lengths():
     assert normalise("036000291452") == normalise("0036000291452") == "00036000291452"
+
+
+@given(st.text(max_size=30))
+def test_any_text_gets_an_answer_never_an_exception(code):
+    problem = gtin_problem(code)
+    assert problem is None or problem.startswith("GTIN ")
+    if problem is None:
+        assert code.isascii() and code.isdigit() and len(code) in (8, 12, 13, 14)
+
+
+@given(st.one_of(st.text(max_size=20), st.text("0123456789", min_size=7, max_size=15)))
+def test_the_product_schema_agrees_with_the_check_and_names_the_rule(code):
+    from logisync.domain.catalog import CATALOG
+    from logisync.domain.kinds import Domain
+
+    fields, problems = CATALOG[Domain.product].check_fields({"gtin": code})
+    if gtin_problem(code) is None:
+        assert problems == [] and fields == {"gtin": code}
+    else:
+        [problem] = problems
+        assert (problem.rule, problem.field, problem.value) == ("gtin", "gtin", code)
+        assert problem.reason.startswith(f"field gtin: {gtin_problem(code)}")
+
+
+@given(
+    st.sampled_from([8, 12, 13, 14]).flatmap(lambda n: st.text("0123456789", min_size=n - 1, max_size=n - 1))
+)
+def test_a_valid_code_padded_to_14_digits_stays_valid(body):
+    code = body + str(check_digit(body))
+    assert gtin_problem(normalise(code)) is None
