@@ -215,6 +215,81 @@ def status(config: Path = ConfigOption, store: str | None = StoreOption, as_json
         console.print(table)
 
 
+@app.command()
+def reconcile(
+    system: str = typer.Argument(..., help="the system whose snapshot is compared"),
+    domain: str = typer.Argument(..., help="the domain: inventory, product, order, ..."),
+    file: Path | None = typer.Option(
+        None, "--file", "-f", help="the snapshot file, instead of the sync map's source"
+    ),
+    fmt: str | None = typer.Option(
+        None, "--format", help="csv, json or ndjson (default: from the file name)"
+    ),
+    out: Path | None = typer.Option(None, "--out", "-o", help="where every variance goes (.csv or .parquet)"),
+    history: bool = typer.Option(False, "--history", help="list the past runs instead of running one"),
+    report_only: bool = typer.Option(
+        False, "--report-only", help="push no corrections, whatever the sync map says"
+    ),
+    approve: int | None = typer.Option(
+        None, "--approve", help="push the corrections run N held for approval"
+    ),
+    config: Path = ConfigOption,
+    store: str | None = StoreOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Compare a system's snapshot with the golden records: a summary table (counts, units and
+    value at stake, worst SKUs and locations) and every variance to a CSV or Parquet file; the run
+    is kept in the store (--history lists them). Corrections follow the sync map's `corrections`."""
+    from .console.connect import opened, syncmap_or_exit
+    from .console.output import dumps, err, fail
+    from .console.output import out as stdout
+    from .console.reconcile import choose, corrections_line, history_table, progress_bar, summary_tables
+    from .reconcile.run import Reconciler
+    from .store.reconcile_runs import list_runs
+
+    syncmap = syncmap_or_exit(config)
+    chosen = choose(syncmap, system, domain, file, fmt)
+    if isinstance(chosen, str):
+        raise fail(chosen)
+    with opened(store or syncmap.store) as hub:
+        if history:
+            runs = list_runs(hub, name=chosen.label)  # type: ignore[arg-type]
+            if as_json:
+                typer.echo(dumps([r.as_dict() for r in runs]))
+            else:
+                stdout().print(history_table(runs, f"reconciliation runs · {chosen.label}"))
+            return
+        if approve is not None:
+            done = Reconciler(hub, syncmap).approve(chosen, approve)
+            if as_json:
+                typer.echo(dumps(done))
+            else:
+                stdout().print(corrections_line(done) or "nothing to correct")
+            return
+        with progress_bar(err()) as event:
+            result = Reconciler(hub, syncmap, events=event).run(chosen, out=out, correct=not report_only)
+    if as_json:
+        typer.echo(
+            dumps(
+                {
+                    "run": result.run_id,
+                    "source": result.source,
+                    "summary": result.summary.as_dict(),
+                    "report": str(result.report),
+                    "corrections": result.corrections,
+                }
+            )
+        )
+        return
+    console = stdout()
+    for table in summary_tables(result.summary, f"{chosen.label} · run {result.run_id} · {result.source}"):
+        console.print(table)
+    console.print(f"{result.written:,} variances written to {result.report}", style="dim")
+    line = corrections_line(result.corrections)
+    if line:
+        console.print(line)
+
+
 app.add_typer(exceptions_app, name="exceptions")
 
 xref_app = typer.Typer(

@@ -15,6 +15,7 @@ from ..config.model import SyncMap
 from ..connectors.webhooks import Receiver
 from ..delivery.dispatcher import Dispatcher
 from ..pipeline import Pipeline
+from ..reconcile.schedule import run_schedule
 from ..store.base import Store
 from . import problems
 from .auth import Keyring
@@ -65,6 +66,12 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
         running = asyncio.create_task(dispatcher.run(stop)) if dispatcher is not None else None
+        # scheduled reconciliations (the sync map's `reconcile` entries with a `schedule`)
+        reconciling = (
+            asyncio.create_task(run_schedule(store, syncmap, stop, env=env, on_done=dispatcher.notify))
+            if dispatcher is not None
+            else None
+        )
         try:
             yield
         finally:
@@ -72,6 +79,9 @@ def create_app(
             if running is not None:
                 stop.set()
                 await running
+            if reconciling is not None:
+                stop.set()
+                await reconciling
 
     app = FastAPI(
         title="logisync",

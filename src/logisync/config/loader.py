@@ -16,6 +16,7 @@ from ..errors import ConfigError
 from .edi import check_partners
 from .model import OwnerRule, SyncMap
 from .ownership import Ownership, Scopes, parse_owner_key
+from .reconcile import check_reconcile
 
 HUB_SYSTEM = "logisync"  # the system name of the changes the hub derives itself (pipeline.batch.HUB)
 
@@ -168,6 +169,7 @@ def _cross_check(syncmap: SyncMap) -> list[tuple[Path_, str]]:
                     )
     problems.extend(_check_xrefs(syncmap))
     problems.extend(check_partners(syncmap.systems))
+    problems.extend(check_reconcile(syncmap))
     return problems
 
 

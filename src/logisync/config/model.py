@@ -11,6 +11,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 from ..domain.kinds import Domain, SystemKind
 from .durations import parse_duration
 from .edi import EdiPartnerConfig
+from .reconcile import ReconcileConfig
 
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_\-]{0,49}$")]
@@ -237,3 +238,4 @@ class SyncMap(Section):
     owners: dict[str, str | OwnerRule] = {}
     routes: list[RouteConfig] = []
     quality: QualityConfig = QualityConfig()
+    reconcile: list[ReconcileConfig] = []  # snapshots compared with the golden records (config/reconcile.py)

@@ -261,8 +261,9 @@ class DiffEngine:
             f"FROM ({' UNION ALL '.join(parts)}) v LEFT JOIN prices_arrow p ON p.sku = {sku}"
         )
 
-    def _counts(self, con: duckdb.DuckDBPyConnection, hub_keys: int) -> tuple[int, int, int]:
-        """(hub keys, system keys, keys both hold), from the candidates and the snapshot's size."""
+    def _counts(self, con: duckdb.DuckDBPyConnection, hub_keys: int) -> tuple[int, int, int, float]:
+        """(hub keys, system keys, keys both hold, units the hub holds), from the candidates, the
+        snapshot's size and the golden side."""
         only_hub, only_system = con.execute(
             "SELECT count(*) FILTER (WHERE in_hub AND NOT in_system), "
             "count(DISTINCT key) FILTER (WHERE in_system AND NOT in_hub) FROM j"
@@ -273,7 +274,12 @@ class DiffEngine:
         system_keys = int(listed) - int(extra)
         matched = hub_keys - int(only_hub)
         assert matched == system_keys - int(only_system), "the key counts of a diff do not add up"
-        return hub_keys, system_keys, matched
+        units = 0.0
+        if self.rule.units_field:
+            q = _ident("q_" + self.rule.units_field)
+            row = con.execute(f"SELECT coalesce(sum(abs(TRY_CAST({q} AS DOUBLE))), 0) FROM golden").fetchone()
+            units = float(row[0]) if row else 0.0
+        return hub_keys, system_keys, matched, units
 
 
 def _unreadable(f: FieldRule, alias: str) -> str:
@@ -314,7 +320,9 @@ OUTPUT_COLUMNS = "key, sku, location, kind, field, hub, system, delta, units, va
 class DiffResult:
     """The variances of one diff, held in DuckDB until `close`."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, rule: DiffRule, counts: tuple[int, int, int]) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, rule: DiffRule, counts: tuple[int, int, int, float]
+    ) -> None:
         self.con = con
         self.rule = rule
         self.counts = counts
@@ -330,7 +338,7 @@ class DiffResult:
 
     def summary(self, worst: int = 10) -> Summary:
         con = self.con
-        hub_keys, system_keys, matched = self.counts
+        hub_keys, system_keys, matched, hub_units = self.counts
         by_kind = dict.fromkeys(KINDS, 0)
         for kind, n in con.execute(
             "SELECT kind, count(*) FROM variances WHERE NOT explained GROUP BY kind"
@@ -350,6 +358,7 @@ class DiffResult:
             by_kind=by_kind,
             units=float(units),
             value=float(value) if priced else None,
+            hub_units=hub_units,
         )
         if self.rule.split_key:
             summary.worst_skus = self._worst("sku", worst)

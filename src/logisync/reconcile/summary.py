@@ -34,6 +34,7 @@ class Summary:
     value: float | None
     worst_skus: list[Worst] = field(default_factory=list)
     worst_locations: list[Worst] = field(default_factory=list)
+    hub_units: float = 0.0  # the units the hub holds in all (the base of auto-correction's % limit)
 
     @property
     def variances(self) -> int:
