@@ -64,23 +64,37 @@ def serve(
 
 @app.command()
 def ingest(
-    file: Path = typer.Argument(..., help="an NDJSON file: one change per line", dir_okay=False),
-    system: str = typer.Option(..., "--system", "-s", help="the system the changes come from"),
+    file: Path = typer.Argument(
+        ...,
+        help="a CSV, JSON or NDJSON file (an import of the system reads it), or NDJSON changes",
+        dir_okay=False,
+    ),
+    system: str = typer.Option(..., "--system", "-s", help="the system the file comes from"),
+    import_name: str | None = typer.Option(
+        None, "--import", help="the import (in the system's `files`) to read it with; default: by file name"
+    ),
     config: Path = ConfigOption,
     store: str | None = StoreOption,
     batch: int = typer.Option(1000, "--batch", min=1, max=100_000, help="changes per store transaction"),
 ) -> None:
-    """Ingest changes from an NDJSON file, with a progress bar and a summary of outcomes.
+    """Ingest a file, with a progress bar and a summary of outcomes.
 
-    Every line ends in one outcome (applied, duplicate, stale, rejected, quarantined) or is
-    reported as malformed with its line number. Exit 1 if any line was malformed.
+    A file an import of the system matches (by --import, its `match` glob, or its extension) is
+    read through that import's mapping; an .ndjson file no import matches holds canonical changes,
+    one per line. Every row ends in one outcome; bad rows are quarantined and printed with their
+    line. The same file twice (by content) is applied once. Exit 1 if any row was bad.
     """
     from rich.text import Text
 
     from .console.connect import is_store_fault, opened, syncmap_or_exit
+    from .console.file_run import duplicate_line, report_table, run_file
     from .console.ingest_run import IngestRun, IngestStopped
     from .console.output import err, fail, out
+    from .files.dispatch import NoImport, choose
+    from .files.importer import FileRejected, sha256_file
+    from .files.x12 import run_x12
     from .pipeline import Pipeline
+    from .store.file_receipts import FileReceipts
 
     syncmap = syncmap_or_exit(config)
     if system not in syncmap.systems:
@@ -88,9 +102,49 @@ def ingest(
         raise fail(f"unknown system {system!r} (known in {config}: {known})")
     if not file.is_file():
         raise fail(f"{file}: no such file")
+    try:
+        choice = choose(syncmap.systems[system].files, file.name, import_name)
+    except NoImport as exc:
+        raise fail(str(exc)) from None
     with opened(store or syncmap.store) as hub:
+        pipeline = Pipeline(hub, syncmap)
+        if choice.kind != "changes":
+            try:
+                if choice.kind == "x12":
+                    report = run_x12(pipeline, hub, system, file)
+                    seconds = 0.0
+                else:
+                    assert choice.spec is not None
+                    report, seconds = run_file(
+                        pipeline, hub, system, choice.spec, file, batch=batch, console=err()
+                    )
+            except FileRejected as exc:
+                raise fail(f"{file}: {exc}") from None
+            if report.duplicate_of is not None:
+                out().print(duplicate_line(file, report), soft_wrap=True)
+                return
+            unit = "item" if choice.spec is not None and choice.spec.format == "json" else "line"
+            console = out()
+            console.print(Text(f"{file} ({report.import_name})"), report_table(report, unit))
+            rate = report.rows / seconds if seconds else 0
+            console.print(f"{report.rows} {unit}s in {seconds:.2f}s ({rate:,.0f}/s)", style="dim")
+            if report.counts["bad_row"]:
+                raise typer.Exit(code=1)
+            return
+        receipts = FileReceipts(hub)  # type: ignore[arg-type]
+        digest = sha256_file(file)
+        seen = receipts.get(system, digest)
+        if seen is not None:
+            from .console.output import when
+
+            out().print(
+                f"{file}: already received from {system} as {seen.name} at {when(seen.received_us)} "
+                f"(same SHA-256 {digest[:12]}…, {seen.rows} lines); nothing was applied",
+                soft_wrap=True,
+            )
+            return
         run = IngestRun(
-            Pipeline(hub, syncmap),
+            pipeline,
             system,
             file,
             batch=batch,
@@ -98,7 +152,7 @@ def ingest(
             console=err(),
         )
         try:
-            report = run.run()
+            ndjson = run.run()
         except IngestStopped as stop:
             if not is_store_fault(stop.cause):
                 raise stop.cause from None
@@ -114,14 +168,15 @@ def ingest(
                 "running the file again is safe.",
                 code=130,
             ) from None
+        receipts.record(system, digest, file.name, None, ndjson.lines, dict(ndjson.counts))
     console = out()
-    console.print(Text(str(file)), report.table())
-    rate = report.lines / report.seconds if report.seconds else 0
-    blank = f", {report.blank} blank lines skipped" if report.blank else ""
-    console.print(f"{report.lines} lines in {report.seconds:.2f}s ({rate:,.0f}/s){blank}", style="dim")
-    if not report.balanced:  # pragma: no cover - would be a bug in the pipeline
+    console.print(Text(str(file)), ndjson.table())
+    rate = ndjson.lines / ndjson.seconds if ndjson.seconds else 0
+    blank = f", {ndjson.blank} blank lines skipped" if ndjson.blank else ""
+    console.print(f"{ndjson.lines} lines in {ndjson.seconds:.2f}s ({rate:,.0f}/s){blank}", style="dim")
+    if not ndjson.balanced:  # pragma: no cover - would be a bug in the pipeline
         raise fail("the outcome counts do not add up to the lines read: please report this")
-    if report.counts["malformed"]:
+    if ndjson.counts["malformed"]:
         raise typer.Exit(code=1)
 
 

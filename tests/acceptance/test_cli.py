@@ -240,10 +240,15 @@ def test_ingest_counts_every_line_and_applies_the_good_ones(store):
     assert kinds == ["ownership_conflict", "scope", "validation"]
 
 
-def test_ingest_again_is_all_duplicates(sqlite_store):
+def test_ingest_again_is_all_duplicates(sqlite_store, tmp_path):
     first = ingest(sqlite_store.url)
-    again = ingest(sqlite_store.url)
-    assert first.exit_code == again.exit_code == 1
+    same = ingest(sqlite_store.url)  # the same bytes: known by their hash, not read again
+    assert (first.exit_code, same.exit_code) == (1, 0)
+    assert "already received from wms as mixed.ndjson" in same.stdout
+    copy = tmp_path / "mixed-again.ndjson"
+    copy.write_bytes(MIXED.read_bytes() + b"\n")  # other bytes, the same changes: read, all duplicates
+    again = ingest(sqlite_store.url, copy)
+    assert again.exit_code == 1
     counts = summary(again.stdout)
     assert counts["duplicate"] == 9 and counts["malformed"] == 4 and counts["applied"] == 0
     assert sqlite_store.get_record("inventory", "SKU-1@DC1").fields == {"on_hand": 12}

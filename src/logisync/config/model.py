@@ -12,6 +12,7 @@ from ..domain.kinds import Domain, SystemKind
 from .durations import parse_duration
 from .edi import EdiPartnerConfig
 from .reconcile import ReconcileConfig
+from .files import FilesConfig
 
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_\-]{0,49}$")]
@@ -129,6 +130,7 @@ class SystemConfig(Section):
     description: str | None = None
     xref: dict[XrefKind, XrefName] | None = None
     edi: EdiPartnerConfig | None = None  # a trading partner's X12 settings (config/edi.py)
+    files: FilesConfig | None = None  # file imports, exports and their folder or SFTP (config/files.py)
 
 
 class OwnerRule(Section):

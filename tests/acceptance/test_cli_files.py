@@ -1,0 +1,81 @@
+"""`logisync ingest` for mapped files: counts by outcome, bad rows with their lines, a file twice."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from logisync.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+SYNCMAP = ROOT / "tests" / "fixtures" / "syncmaps" / "files.yaml"
+STOCK = ROOT / "tests" / "fixtures" / "files" / "stock.csv"
+MIXED = ROOT / "tests" / "fixtures" / "ndjson" / "mixed.ndjson"
+
+
+def ingest(url: str, path: Path, *more: str, system: str = "erp"):
+    args = ["ingest", str(path), "--system", system, "--config", str(SYNCMAP), "--store", url, *more]
+    return CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+
+
+def table(output: str) -> dict[str, str]:
+    rows = [line.split("│") for line in output.splitlines() if line.startswith("│")]
+    return {cells[1].strip(): cells[2].strip() for cells in rows if len(cells) > 2}
+
+
+def test_a_csv_with_bad_rows_prints_them_by_line_and_the_counts(tmp_path):
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    result = ingest(url, STOCK)
+    assert result.exit_code == 1, result.output
+    assert f"{STOCK}: line 3: bad row: column Qty: expected a whole number, got 'x'" in result.stderr
+    assert f"{STOCK}: line 4: bad row: column UOM: 'PL' is not one of the codes EA, CS" in result.stderr
+    assert f"{STOCK}: line 5: bad row: has 3 columns; the header has 4" in result.stderr
+    counts = table(result.stdout)
+    assert counts["applied"] == "2" and counts["bad rows (quarantined)"] == "3"
+    assert counts["lines read"] == "5"
+    assert "(stock)" in result.stdout
+
+    again = ingest(url, STOCK)
+    assert again.exit_code == 0, again.output
+    assert "already received from erp as stock.csv" in again.stdout
+    assert "nothing was applied" in again.stdout
+
+
+def test_the_same_ndjson_changes_twice_are_applied_once(tmp_path):
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    hub = ROOT / "tests" / "fixtures" / "syncmaps" / "hub.yaml"
+    args = ["ingest", str(MIXED), "--system", "wms", "--config", str(hub), "--store", url]
+    first = CliRunner().invoke(app, args)
+    assert "already received" not in first.stdout
+    second = CliRunner().invoke(app, args)
+    assert second.exit_code == 0 and "already received from wms as mixed.ndjson" in second.stdout
+
+
+def test_the_import_is_named_or_chosen_by_file_name(tmp_path):
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    renamed = tmp_path / "levels.csv"
+    shutil.copy(STOCK, renamed)
+    result = ingest(url, renamed)
+    assert result.exit_code == 2
+    assert (
+        "levels.csv: no import of this system reads it (its imports: stock (stock*.csv), items (*.json))"
+        in result.stderr
+    )
+    assert ingest(url, renamed, "--import", "stock").exit_code == 1  # read, with its bad rows
+    assert "no import called 'nope'" in ingest(url, renamed, "--import", "nope").stderr
+    items = tmp_path / "items.json"
+    items.write_text('[{"code": "SKU-1", "title": "Mug"}]')
+    result = ingest(url, items)
+    assert result.exit_code == 0, result.output
+    assert table(result.stdout)["applied"] == "1" and "items read" in result.stdout
+
+
+def test_an_x12_file_is_refused_until_the_edi_engine_reads_it(tmp_path):
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    path = tmp_path / "po.x12"
+    path.write_text("ISA*00*...~")
+    result = ingest(url, path)
+    assert result.exit_code == 2
+    assert "X12 files cannot be read yet" in result.stderr
