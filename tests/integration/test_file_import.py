@@ -15,9 +15,14 @@ from logisync.store.xrefs import XrefTable
 
 SYNCMAP = """\
 systems:
+  shop:
+    kind: marketplace
+    xref: {sku: listing_id}
+    files:
+      imports:
+        - {name: levels, domain: inventory, format: csv, fields: {sku: Listing, location: Site, inbound: {from: Qty, type: int}}}
   erp:
     kind: erp
-    xref: {sku: item_number}
     files:
       imports:
         - name: stock
@@ -48,6 +53,7 @@ systems:
             adjust.reason: {from: why, default: cycle_count}
 owners:
   inventory.quantities: erp
+  inventory.inbound: shop
   product: erp
 """
 
@@ -55,10 +61,12 @@ owners:
 @pytest.fixture
 def erp(store):
     syncmap = parse_syncmap(SYNCMAP, "hub.yaml", env={})
-    imports = {i.name: i for i in syncmap.systems["erp"].files.imports}
+    imports = {i.name: ("erp", i) for i in syncmap.systems["erp"].files.imports}
+    imports["levels"] = ("shop", syncmap.systems["shop"].files.imports[0])
     pipeline = Pipeline(store, syncmap)
     XrefTable(store).load("erp", "sku", [("I-1", "SKU-1", "t"), ("I-2", "SKU-2", "t")])
-    return lambda name, **kw: FileImporter(pipeline, store, "erp", imports[name], **kw)
+    XrefTable(store).load("shop", "sku", [("L-1", "SKU-1", "t")])
+    return lambda name, **kw: FileImporter(pipeline, store, imports[name][0], imports[name][1], **kw)
 
 
 def write(tmp_path: Path, name: str, text: str | bytes) -> Path:
@@ -169,3 +177,15 @@ def test_a_file_without_the_mapped_columns_is_refused_whole(erp, store, tmp_path
     with pytest.raises(FileRejected, match="the header has no column 'ItemNo'"):
         erp("stock").run(path)
     assert store.count_records() == 0
+
+
+def test_a_system_whose_ids_the_hub_translates_gets_them_translated_by_the_pipeline(erp, store, tmp_path):
+    """shop's `xref: {sku: listing_id}` translates its inventory keys on ingest: the import maps
+    the listing id as it comes, and an unknown one is the pipeline's quarantine, with its line."""
+    path = write(tmp_path, "levels.csv", "Listing,Site,Qty\nL-1,DC1,4\nL-9,DC1,2\n")
+    report = erp("levels").run(path)
+    assert dict(report.counts) == {"applied": 1, "quarantined": 1}
+    assert store.get_record("inventory", "SKU-1@DC1").fields["inbound"] == 4
+    (note,) = report.notes
+    assert (note.where, note.outcome) == ("line 3", "quarantined")
+    assert "L-9" in note.reason

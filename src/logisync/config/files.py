@@ -23,6 +23,7 @@ called from here so a wrong mapping fails when the sync map loads, naming the li
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from croniter import croniter
@@ -205,6 +206,20 @@ class FileOutbox(_Section):
 
     folder: str
     sftp: SftpSettings | None = None
+
+
+def check_files_xref(files: FilesConfig, xref: Mapping[Any, str] | None) -> None:
+    """A field may translate ids through the xref tables only where the pipeline does not already:
+    for a system whose `xref` names the kind, its inventory keys, lines and the like are translated
+    on ingest (pipeline/translate.py), and translating twice would look up a canonical key."""
+    declared = {str(kind): name for kind, name in (xref or {}).items()}
+    for spec in files.imports:
+        for field_name, fs in spec.fields.items():
+            if fs.xref is not None and fs.xref in declared:
+                raise ValueError(
+                    f"files.imports[{spec.name}].fields.{field_name}: the hub already translates this system's "
+                    f"{fs.xref} ids on ingest (its `xref: {{{fs.xref}: {declared[fs.xref]}}}`): leave `xref` out here"
+                )
 
 
 class FilesConfig(_Section):

@@ -11,8 +11,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 from ..domain.kinds import Domain, SystemKind
 from .durations import parse_duration
 from .edi import EdiPartnerConfig
+from .files import FilesConfig, check_files_xref
 from .reconcile import ReconcileConfig
-from .files import FilesConfig
 
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_\-]{0,49}$")]
@@ -131,6 +131,12 @@ class SystemConfig(Section):
     xref: dict[XrefKind, XrefName] | None = None
     edi: EdiPartnerConfig | None = None  # a trading partner's X12 settings (config/edi.py)
     files: FilesConfig | None = None  # file imports, exports and their folder or SFTP (config/files.py)
+
+    @model_validator(mode="after")
+    def _files_xref(self) -> SystemConfig:
+        if self.files is not None:
+            check_files_xref(self.files, self.xref)
+        return self
 
 
 class OwnerRule(Section):

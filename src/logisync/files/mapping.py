@@ -12,7 +12,7 @@ import itertools
 import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -148,12 +148,13 @@ def _parse(fs: FieldSpec, name: str) -> Callable[[Any], Any]:
     def moment(raw: Any) -> str:
         text = str(raw)
         try:
-            if fmt is not None:
-                parsed = datetime.strptime(text, fmt)
-                return parsed.date().isoformat() if kind == "date" else parsed.isoformat()
             if kind == "date":
-                return date.fromisoformat(text).isoformat()
-            return datetime.fromisoformat(text.replace("Z", "+00:00")).isoformat()
+                day = datetime.strptime(text, fmt).date() if fmt is not None else date.fromisoformat(text)
+                return day.isoformat()
+            moment = datetime.strptime(text, fmt) if fmt is not None else datetime.fromisoformat(text)
+            if moment.tzinfo is None:  # a file's times without an offset are taken as UTC
+                moment = moment.replace(tzinfo=UTC)
+            return moment.isoformat()
         except ValueError:
             want = f"a {kind} like {fmt!r}" if fmt else f"an ISO 8601 {kind}"
             raise ValueError(f"expected {want}, got {text!r}") from None

@@ -69,3 +69,15 @@ def test_a_field_that_is_not_in_the_domain_names_the_line():
 )
 def test_what_is_wrong_is_said(files, expected):
     assert expected in problems(files)
+
+
+def test_a_field_may_not_translate_ids_the_hub_already_translates():
+    text = (
+        "systems:\n  erp:\n    kind: erp\n    xref: {sku: item_number}\n    files:\n      imports:\n"
+        "        - {name: s, domain: inventory, format: csv, fields: {sku: {from: A, xref: sku}, location: B, on_hand: {from: C, type: int}}}\n"
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"hub.yaml:2: systems.erp: files.imports\[s\].fields.sku: the hub already translates this system's sku ids",
+    ):
+        parse_syncmap(text, "hub.yaml", env={})

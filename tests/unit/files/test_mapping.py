@@ -160,3 +160,14 @@ def test_the_id_template_replaces_the_default_id():
 def test_a_row_that_sets_no_field_is_bad():
     with pytest.raises(RowError, match="sets no field"):
         RowMapper(STOCK, HEADER).change(Mapped({"sku": "S", "location": "L"}), "x")
+
+
+def test_times_without_an_offset_are_utc():
+    s = spec(fields={"sku": "A", "location": "B", "counted_at": {"from": "C", "type": "datetime"}})
+    mapper = RowMapper(s, ["A", "B", "C"])
+    assert mapper.read(["S", "L", "2026-03-01T12:00:00"]).values["counted_at"] == "2026-03-01T12:00:00+00:00"
+    assert mapper.read(["S", "L", "2026-03-01T12:00:00Z"]).values["counted_at"] == "2026-03-01T12:00:00+00:00"
+    assert (
+        mapper.read(["S", "L", "2026-03-01T12:00:00+02:00"]).values["counted_at"]
+        == "2026-03-01T12:00:00+02:00"
+    )
