@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -24,6 +25,7 @@ from logisync.api import create_app
 from logisync.api.schemas import ChangesResult, Problem
 from logisync.config import parse_syncmap
 from logisync.config.model import SyncMap
+from logisync.errors import ConfigError
 from logisync.store.base import Store
 
 SECRETS = {
@@ -421,3 +423,24 @@ def test_a_mapping_function_that_raises_is_a_mapping_error_not_a_500(sqlite_hub)
         sqlite_hub.post("web", body, sign.standard([SECRETS["WH_WEB"]], "w", body)), 422, "unmappable_webhook"
     )
     assert "fixtures.mappings:as_sent raised KeyError" in refused["message"]
+
+
+def test_no_secret_ever_reaches_the_log(sqlite_store, monkeypatch, caplog):
+    caplog.set_level(logging.DEBUG)
+    with start(sqlite_store, monkeypatch) as hub:
+        hub.wms("m1", STOCK, [STRANGER])  # 401
+        hub.wms("m2", {"sku": "SKU-1"})  # 422
+        body = event("evt_1", ("SKU-1", "Widget"))
+        hub.post("erp", body, sign.stripe(["whsec_wrong"], body))  # 401
+        ok(hub.wms("m3", STOCK))
+    assert "refused" in caplog.text  # the refusals are logged...
+    for secret in [*SECRETS.values(), STRANGER]:  # ...without any secret
+        assert secret not in caplog.text
+        assert secret.removeprefix("whsec_") not in caplog.text
+
+
+def test_a_standard_secret_that_is_not_whsec_base64_stops_the_start_naming_the_variable(sqlite_store):
+    env = {**SECRETS, "WH_WMS_OLD": "whsec_!!not-base64!!"}
+    with pytest.raises(ConfigError) as info:
+        create_app(syncmap_for_webhooks(), sqlite_store, env=env)
+    assert "WH_WMS_NEW, WH_WMS_OLD" in str(info.value) and "not-base64" not in str(info.value)
