@@ -52,7 +52,9 @@ class WebhookContext:
     system: str  # the sending system's name in the sync map
     webhook_id: str  # the webhook's id (the default change id)
     scheme: str  # standard-webhooks, shopify or stripe
-    topic: str | None = None  # the event's name where the scheme carries one (X-Shopify-Topic, Stripe `type`)
+    topic: str | None = (
+        None  # the event's name: X-Shopify-Topic, else the payload's `type` (Stripe, Standard Webhooks)
+    )
 
 
 InboundMapper = Callable[[Any, WebhookContext], list[dict[str, Any]]]

@@ -115,12 +115,17 @@ class Receiver:
             problem = Problem(f"the body is not valid JSON: {exc}", [{"path": "(body)", "message": str(exc)}])
             raise Unmappable("invalid_json", problem, webhook_id) from None
         topic = None
-        if self.scheme == "stripe" and isinstance(payload, dict):
-            if webhook_id is None and isinstance(payload.get("id"), str) and payload["id"]:
-                webhook_id = payload["id"]
-            topic = payload.get("type") if isinstance(payload.get("type"), str) else None
-        elif self.scheme == "shopify":
+        if self.scheme == "shopify":
             topic = {k.lower(): v for k, v in headers.items()}.get("x-shopify-topic")
+        elif isinstance(payload, dict):  # Stripe events and Standard Webhooks payloads carry a `type`
+            topic = payload.get("type") if isinstance(payload.get("type"), str) else None
+            if (
+                self.scheme == "stripe"
+                and webhook_id is None
+                and isinstance(payload.get("id"), str)
+                and payload["id"]
+            ):
+                webhook_id = payload["id"]
         if webhook_id is None:
             webhook_id = "sha256-" + hashlib.sha256(body).hexdigest()[:32]
         context = WebhookContext(self.system, webhook_id, self.scheme, topic)
