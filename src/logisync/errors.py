@@ -42,6 +42,17 @@ class StoreBusy(StoreError):
     transient = True
 
 
+class LockOrderConflict(StoreBusy):
+    """A lock below one the transaction holds was taken by another writer: waiting for it could
+    deadlock, so the transaction is rolled back; try again with `keys` among the locks taken first."""
+
+    code = "lock_order_conflict"
+
+    def __init__(self, message: str, keys: list[str]) -> None:
+        super().__init__(message)
+        self.keys = keys
+
+
 class HubWriteLost(LogisyncError):
     """A value the hub derived (a hold, a status that follows) was not taken by its record.
 

@@ -66,7 +66,14 @@ class Batch:
         keys = self.tx.keys_with_prefix(domain, prefix)
         known = {k for (d, k), rec in self.records.items() if d == domain and rec is not None}
         keys = sorted(set(keys) | {k for k in known if k.startswith(prefix)})
-        return [rec for key in keys if (rec := self.record(domain, key)) is not None]
+        unread = [k for k in keys if (domain, k) not in self.records]
+        if unread:  # locked together, in the store's order, then read together
+            if self.tx.locks_keys:
+                self.tx.lock_keys([f"r:{domain}/{k}" for k in unread])
+            found = self.tx.load_records(domain, unread)
+            for key in unread:
+                self.records[(domain, key)] = found.get(key)
+        return [rec for key in keys if (rec := self.records[(domain, key)]) is not None]
 
     def create(self, domain: str, key: str) -> RecordState:
         rec = RecordState(domain, key)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import time
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
@@ -15,9 +18,10 @@ from ..domain.kinds import Domain, OutcomeKind
 from ..domain.lifecycles import LIFECYCLES
 from ..domain.record import MergeResult, RecordState, describe_stale, is_newer, merge
 from ..domain.stock import NegativeStock, apply_stock, is_stock_movement
-from ..errors import StoreBusy
+from ..errors import LockOrderConflict, StoreBusy
 from ..store.base import LogEntry, NewException, SeenChange, Store
 from .batch import Batch
+from .contention import BusyRetry
 from .quality import Quality
 from .routing import Router
 from .rules import Rules
@@ -25,9 +29,9 @@ from .translate import Translator
 from .verdicts import Verdict, authorize, validate
 
 APPLIED, DUPLICATE, STALE = OutcomeKind.applied, OutcomeKind.duplicate, OutcomeKind.stale
+QUARANTINED = OutcomeKind.quarantined
 _DOMAINS = {d: (d.value, d.is_event) for d in Domain}  # read once per change on the hot path
 _OUTCOMES = {o: o.value for o in OutcomeKind}  # enum .value is a descriptor call: too slow per change
-_ATTEMPTS = 5  # tries of a batch that deadlocked with another writer (PostgreSQL)
 
 
 class Pipeline:
@@ -37,7 +41,7 @@ class Pipeline:
     committed. A repeated id returns `duplicate` with the first outcome attached.
     """
 
-    def __init__(self, store: Store, syncmap: SyncMap) -> None:
+    def __init__(self, store: Store, syncmap: SyncMap, busy_retry: BusyRetry = BusyRetry()) -> None:
         self.store = store
         self.syncmap = syncmap
         self.ownership = Ownership(syncmap)
@@ -47,31 +51,131 @@ class Pipeline:
         self.quality = Quality(syncmap)
         self.translator = Translator(syncmap)
         self._last_arrival = 0
+        self.busy_retry = busy_retry
+        self.contention: Counter[str] = Counter()  # lock_order restarts, busy retries, batches set aside
+        self._sleep = time.sleep
+        self._random = random.random
 
     def ingest(self, system: str, changes: Sequence[Change], *, source: str | None = None) -> list[Outcome]:
         """Run one batch through validate → authorize → translate → dedupe → order → apply → log → enqueue.
 
         A system's own ids are translated to canonical keys before the transaction (`translate.py`),
-        so the keys it locks and the records it reads are the canonical ones.
+        so the keys it locks and the records it reads are the canonical ones. A batch that meets
+        another writer is tried again (`contention.py`); one that still cannot commit is set aside,
+        each change `quarantined` for retry.
         """
         verdicts = [self._check(system, c) for c in changes]
         changes, verdicts = self.translator.translate(self.store, system, changes, verdicts)
-        for attempt in range(_ATTEMPTS):
+        policy = self.busy_retry
+        lock_first: list[str] = []  # keys a lock-order conflict said to lock up front next time
+        attempt = restarts = 0
+        while True:
             try:
-                return self._transaction(system, changes, verdicts, source)
-            except StoreBusy:  # writers deadlocked on each other's records: this batch goes again
-                if attempt == _ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")
+                return self._transaction(system, changes, verdicts, source, lock_first)
+            except LockOrderConflict as exc:  # the next try waits for these keys, in order
+                self.contention["lock_order"] += 1
+                lock_first = sorted({*lock_first, *exc.keys})
+                restarts += 1
+                if restarts > policy.restarts:
+                    return self._set_aside(system, changes, verdicts, source, exc, attempt + restarts)
+            except StoreBusy as exc:  # a deadlock PostgreSQL broke: back off, then go again
+                self.contention["busy"] += 1
+                attempt += 1
+                delay = policy.decide(attempt, self._random())
+                if delay is None:
+                    return self._set_aside(system, changes, verdicts, source, exc, attempt + restarts)
+                if delay:
+                    self._sleep(delay)
+
+    def _set_aside(
+        self,
+        system: str,
+        changes: Sequence[Change],
+        verdicts: list[Verdict],
+        source: str | None,
+        error: StoreBusy,
+        tries: int,
+    ) -> list[Outcome]:
+        """Record every change of a batch that could not commit as `quarantined`, with a `store_busy`
+        exception the inbox retries: nothing acknowledged is lost. Takes only the ids' locks; a
+        change already received (by another writer meanwhile) is a duplicate as usual."""
+        self.contention["set_aside"] += 1
+        reason = (
+            f"not applied: other writers held what this batch needed through {tries} tries ({error}); "
+            "kept for retry from the exceptions inbox"
+        )
+        with self.store.write() as tx:
+            if tx.locks_keys:
+                tx.lock_keys([f"i:{system}/{c.id}" for c in changes])
+            received = now_us()
+            seen = tx.seen(system, [c.id for c in changes])
+            batch = Batch(tx, self.router, received, partial(self._arrival, received))
+            outcomes: list[Outcome] = []
+            first: dict[str, Outcome] = {}
+            for change, verdict in zip(changes, verdicts, strict=True):
+                domain = _DOMAINS[change.domain][0]
+                fields = verdict.fields if verdict.fields is not None else verdict.payload or change.fields
+                prior = seen.get(change.id)
+                if prior is not None:
+                    outcome = _duplicate(change.id, prior)
+                elif change.id in first:
+                    outcome = Outcome(
+                        change.id, DUPLICATE, "repeated in the same batch", original=first[change.id]
+                    )
+                else:
+                    outcome = first[change.id] = Outcome(change.id, QUARANTINED, reason, received_us=received)
+                    seq = batch.next_seq()
+                    stamp = self._stamp(change, fields, received)
+                    batch.append(
+                        LogEntry(
+                            seq,
+                            system,
+                            change.id,
+                            domain,
+                            change.key,
+                            stamp,
+                            received,
+                            "quarantined",
+                            reason,
+                            fields,
+                            None,
+                            source,
+                            None,
+                            change.version is not None,
+                        ),
+                        None,
+                    )
+                    batch.open_exception(
+                        NewException(
+                            "store_busy",
+                            reason,
+                            domain,
+                            change.key,
+                            system,
+                            change.id,
+                            detail={"attempts": tries, "error": error.code},
+                        )
+                    )
+                outcomes.append(outcome)
+                batch.counts[(system, domain, _OUTCOMES[outcome.outcome])] += 1
+            batch.flush()
+        return outcomes
 
     def _transaction(
-        self, system: str, changes: Sequence[Change], verdicts: list[Verdict], source: str | None
+        self,
+        system: str,
+        changes: Sequence[Change],
+        verdicts: list[Verdict],
+        source: str | None,
+        lock_first: Sequence[str] = (),
     ) -> list[Outcome]:
         with self.store.write() as tx:
             if tx.locks_keys:  # stores with several writers serialize on the keys and ids in the batch
+                tx.ordered_locks = True  # and on what the rules read later, in order (`contention.py`)
                 tx.lock_keys(
                     [f"r:{_DOMAINS[c.domain][0]}/{c.key}" for c in changes]
                     + [f"i:{system}/{c.id}" for c in changes]
+                    + list(lock_first)
                 )
             # read under the locks: a key's changes are received in the order they commit
             received = now_us()

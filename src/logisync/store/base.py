@@ -107,6 +107,9 @@ class WriteTx(Protocol):
     """One write transaction: everything in it commits together or not at all."""
 
     locks_keys: bool  # True where several writers can run at once (then the pipeline calls lock_keys)
+    # True: a lock asked for below one already held is not waited for; if another writer has it,
+    # `lock_keys` raises `LockOrderConflict` (the ingest pipeline, which starts over, sets this)
+    ordered_locks: bool
 
     def lock_keys(self, keys: Sequence[str]) -> None: ...
     def seen(self, system: str, change_ids: Sequence[str]) -> dict[str, SeenChange]: ...

@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 
 from ..domain.change import now_us
-from ..errors import StoreBusy, StoreError
+from ..errors import LockOrderConflict, StoreBusy, StoreError
 from ..redact import redact_url
 from .migrate import pending
 from .sql import SqlStore, SqlWriteTx
@@ -87,10 +87,35 @@ class PostgresStore(SqlStore):
                 ) from exc
         return self.conn.cursor()
 
-    def _lock_keys(self, cur: Any, keys: Sequence[str]) -> None:
-        hashes = sorted({_lock_bucket(k) for k in keys})
-        if hashes:
-            cur.execute("SELECT count(pg_advisory_xact_lock(h)) FROM unnest(%s::bigint[]) AS h", (hashes,))
+    def _lock_keys(self, cur: Any, keys: Sequence[str], held: set[int], ordered: bool) -> None:
+        """Take the keys' advisory locks, in ascending id order, so writers queue and never deadlock.
+
+        A transaction waits only for locks above every lock it holds: then no cycle of waits can
+        form. Locks asked for later, as rules read more records, may fall below: with `ordered`
+        those are only tried (`pg_try_advisory_xact_lock`); one that another writer holds raises
+        `LockOrderConflict` with its keys, and the caller starts over with them among the first
+        locks. Without `ordered` (a caller that cannot start over) they are waited for, as before.
+        """
+        new = sorted({_lock_bucket(k) for k in keys} - held)
+        if not new:
+            return
+        top = max(held, default=-1)
+        below = [h for h in new if h < top]
+        if below and ordered:
+            cur.execute("SELECT h, pg_try_advisory_xact_lock(h) FROM unnest(%s::bigint[]) AS h", (below,))
+            rows = cur.fetchall()
+            held.update(h for h, ok in rows if ok)
+            missed = {h for h, ok in rows if not ok}
+            if missed:
+                raise LockOrderConflict(
+                    f"another writer holds a lock this batch needs below one it holds ({len(missed)} of "
+                    f"{len(below)}); start over with it first",
+                    sorted(k for k in keys if _lock_bucket(k) in missed),
+                )
+            new = [h for h in new if h > top]
+        if new:
+            cur.execute("SELECT count(pg_advisory_xact_lock(h)) FROM unnest(%s::bigint[]) AS h", (new,))
+            held.update(new)
 
     def _lock_route(self, cur: Any, route: str) -> None:
         """Two dispatchers leasing one route take turns: the second sees the first's rows in flight

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from ..domain.record import RecordState
+from ..errors import LockOrderConflict
 from . import xrefs as xref_sql
 from .base import ExceptionRow, LogEntry, NewDelivery, NewException, OutboxRow, SeenChange
 
@@ -101,9 +102,17 @@ class SqlWriteTx:
         self.store = store
         self.cur = cur
         self.locks_keys = store.concurrent_writers
+        self.ordered_locks = False  # see `store.base.WriteTx.ordered_locks`
+        self.held: set[int] = set()  # the locks this transaction holds (the store's lock ids)
+        self.asked: set[str] = set()  # the keys it asked to lock
 
     def lock_keys(self, keys: Sequence[str]) -> None:
-        self.store._lock_keys(self.cur, keys)
+        try:
+            self.store._lock_keys(self.cur, keys, self.held, self.ordered_locks)
+        except LockOrderConflict as exc:  # the next try takes every key this one needed, up front
+            exc.keys = sorted({*self.asked, *keys})
+            raise
+        self.asked.update(keys)
 
     def seen(self, system: str, change_ids: Sequence[str]) -> dict[str, SeenChange]:
         found: dict[str, SeenChange] = {}
@@ -286,7 +295,7 @@ class SqlStore:
         """A statement that returns no rows (`sql` already in this dialect)."""
         cur.execute(sql, params)
 
-    def _lock_keys(self, cur: Any, keys: Sequence[str]) -> None:
+    def _lock_keys(self, cur: Any, keys: Sequence[str], held: set[int], ordered: bool) -> None:
         """Serialize writers of the same keys (a no-op where the store has one writer at a time)."""
 
     def _lock_route(self, cur: Any, route: str) -> None:
