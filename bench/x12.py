@@ -13,6 +13,9 @@ interleaved, and the fastest run of each phase counts:
   text, with index, byte offset and line);
 - envelope: `EnvelopeReader` over the same stream, which also checks every envelope (ISA widths
   and codes, GS, ST/SE counts and control numbers, segment ids) — what an inbound file gets;
+- map: the envelope reader, each set's segments collected and mapped by the 846 map
+  (`logisync.edi.sets.inventory_846.read`) to canonical inventory changes, each checked
+  against its domain as the pipeline will: what an inbound 846 costs before the pipeline;
 - pyx12 (when installed, `pip install -e '.[bench]'`): the segment reader of a published X12
   library over the same file, for comparison.
 """
@@ -88,6 +91,29 @@ def phase_envelope(path: str) -> dict:
     return {"seconds": t.seconds, "segments": segments, "peak_mb": peak_rss_mb()}
 
 
+def phase_map(path: str) -> dict:
+    from logisync.edi.envelope import EnvelopeReader, Event
+    from logisync.edi.sets import Context, inventory_846
+
+    ctx = Context("acme", "101", "101", location="DC1")
+    with Timer() as t, open(path, "rb") as f:
+        segments = changes = problems = 0
+        tset = None
+        for event, value in EnvelopeReader(f):
+            if event is Event.segment:
+                segments += 1
+                tset.segments.append(value)  # type: ignore[union-attr]
+            elif event is Event.set:
+                tset = value
+            elif event is Event.set_end:
+                mapped = inventory_846.read(tset, ctx)  # type: ignore[arg-type]
+                changes += len(mapped.changes)
+                problems += len(mapped.problems) + len(value.problems)  # type: ignore[attr-defined]
+                tset = None
+    assert problems == 0 and changes > 0, f"{problems} problems, {changes} changes"
+    return {"seconds": t.seconds, "segments": segments, "changes": changes, "peak_mb": peak_rss_mb()}
+
+
 def phase_pyx12(path: str) -> dict:
     """pyx12's segment reader, the fastest published Python X12 reader that installs here."""
     try:
@@ -101,7 +127,13 @@ def phase_pyx12(path: str) -> dict:
     return {"seconds": t.seconds, "segments": segments, "peak_mb": peak_rss_mb()}
 
 
-PHASES = {"split": phase_split, "tokenize": phase_tokenize, "envelope": phase_envelope, "pyx12": phase_pyx12}
+PHASES = {
+    "split": phase_split,
+    "tokenize": phase_tokenize,
+    "envelope": phase_envelope,
+    "map": phase_map,
+    "pyx12": phase_pyx12,
+}
 
 
 def main() -> None:
@@ -132,14 +164,15 @@ def main() -> None:
                 if name not in results or r["seconds"] < results[name]["seconds"]:
                     results[name] = r
     floor = results["split"]
-    print(f"{'phase':<10} {'segments/s':>12} {'MB/s':>8} {'of split':>9} {'peak MB':>8}")
+    print(f"{'phase':<10} {'segments/s':>12} {'MB/s':>8} {'of split':>9} {'of tokenize':>12} {'peak MB':>8}")
     if "pyx12" not in results:
         print("(pyx12 is not installed: pip install -e '.[bench]' to compare with it)")
     for name, r in results.items():
         rate = r["segments"] / r["seconds"]
         print(
             f"{name:<10} {rate:>12,.0f} {mb / r['seconds']:>8.1f} "
-            f"{floor['seconds'] / r['seconds']:>9.2f} {r['peak_mb']:>8.0f}"
+            f"{floor['seconds'] / r['seconds']:>9.2f} {results['tokenize']['seconds'] / r['seconds']:>12.2f} "
+            f"{r['peak_mb']:>8.0f}" + (f"  ({r['changes']:,} changes)" if "changes" in r else "")
         )
 
 

@@ -49,49 +49,55 @@ def read(tset: TransactionSet, ctx: Context) -> Mapped:
     r.text(bia, 1, "BIA01 purpose code")
     reported = r.moment(bia, 4, 5, "BIA04 report")
     location = ctx.location
-    items: list[dict[str, Any]] = []
-    current: dict[str, Any] | None = None
+    # each item: [LIN segment, SKU, {QTY01: (field, amount)}, its own location, unit, a QTY seen]
+    items: list[list[Any]] = []
+    current: list[Any] | None = None
     for seg in segments[1:]:
-        tag = seg.tag
-        if tag == "N1" and seg[1] in LOCATION_ENTITIES:
-            code = r.text(seg, 4, "N104 location code")
-            if code is not None:
-                if current is None:
-                    location = code
-                else:
-                    current["location"] = code
+        elements = seg.elements
+        tag = elements[0]
+        if tag == "QTY" and current is not None:
+            current[5] = True
+            code, amount_text = seg[1], seg[2]
+            member = QUANTITIES.get(code)
+            if member is not None and amount_text.isascii() and amount_text.isdigit():
+                amount: int | None = int(amount_text)  # the usual case, read without the checks below
+            else:
+                member = r.code(seg, 1, QUANTITIES, "QTY01 quantity qualifier")
+                amount = r.quantity(seg, 2, "QTY02 quantity")
+                if member is None or amount is None:
+                    continue
+            current[2].setdefault(code, (member, amount))
+            if current[4] is None:
+                current[4] = r.unit(seg, 3)
         elif tag == "LIN":
-            current = {"seg": seg, "sku": r.item(seg, pairs(2)), "qty": {}, "location": None, "uom": None}
+            current = [seg, r.item(seg, pairs(2)), {}, None, None, False]
             items.append(current)
+        elif tag == "N1" and seg[1] in LOCATION_ENTITIES:
+            named = r.text(seg, 4, "N104 location code")
+            if named is not None:
+                if current is None:
+                    location = named
+                else:
+                    current[3] = named
         elif tag == "QTY":
-            if current is None:
-                r.error(seg, Code.segment_unexpected, "a QTY before any LIN")
-                continue
-            current["seen"] = True
-            member = r.code(seg, 1, QUANTITIES, "QTY01 quantity qualifier")
-            amount = r.quantity(seg, 2, "QTY02 quantity")
-            if member is None or amount is None:
-                continue
-            current["qty"].setdefault(seg[1], (member, amount))
-            current["uom"] = current["uom"] or r.unit(seg, 3)
+            r.error(seg, Code.segment_unexpected, "a QTY before any LIN")
     if not items:
         r.missing("LIN", "at least one item")
-    for n, item in enumerate(items, start=1):
-        seg = item["seg"]
+    for n, (seg, sku, quantities, own, unit, seen) in enumerate(items, start=1):
         fields: dict[str, Any] = {}
         for code in ("17", "33", "63"):  # 17 before 33: a report with both gives on hand as 17
-            if code in item["qty"]:
-                member, amount = item["qty"][code]
+            if code in quantities:
+                member, amount = quantities[code]
                 fields.setdefault(member.name, amount)
-        where = item["location"] or location
-        if not item.get("seen"):
+        where = own or location
+        if not seen:
             r.missing("QTY", f"the quantity of item {n}", seg)
         if where is None:
             r.missing("N1", "the location: the report names none and the partner has no `location`", seg)
-        if item["uom"]:
-            fields["uom"] = item["uom"]
-        if item["sku"] and where and fields and not r.result.rejected:
-            r.change(Domain.inventory, f"{item['sku']}@{where}", fields, n, at=(seg, 3), occurred_at=reported)
+        if unit:
+            fields["uom"] = unit
+        if sku and where and fields and not r.failed:
+            r.change(Domain.inventory, f"{sku}@{where}", fields, n, at=(seg, 3), occurred_at=reported)
     return r.finish()
 
 

@@ -9,6 +9,7 @@ rejected whole by the caller: none of its changes is applied.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -16,7 +17,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ...domain.catalog import spec
+from pydantic import ValidationError
+
+from ...domain.catalog import describe_validation_error, spec
 from ...domain.change import Change
 from ...domain.kinds import Domain
 from ..interchange import TransactionSet
@@ -24,6 +27,7 @@ from ..problems import Code, Problem
 from ..tokenizer import Segment
 
 T = TypeVar("T")
+_CHANGE_ID = re.compile(r"[^\x00-\x1f\x7f]{1,200}")  # what `Change.id` accepts
 
 # Product id qualifiers (X12 element 235) the maps read a SKU from, in order of preference
 ITEM_QUALIFIERS = ("SK", "VN", "BP", "IN", "UP", "EN")
@@ -76,10 +80,12 @@ class SetReader:
         self.tset = tset
         self.ctx = ctx
         self.result = Mapped()
+        self.failed = False  # a fatal problem was found (kept as a flag: checked per item)
+        self._base = ctx.change_id(tset)
 
     def finish(self) -> Mapped:
         """The result; a set with any fatal problem keeps no change (it is rejected whole)."""
-        if self.result.rejected:
+        if self.failed or self.result.rejected:
             self.result.changes.clear()
         return self.result
 
@@ -92,6 +98,7 @@ class SetReader:
         self, seg: Segment, code: Code, message: str, element: int | None = None, *, fatal: bool = True
     ) -> None:
         where = f"{seg.tag}{element:02d}" if element is not None else seg.tag
+        self.failed = self.failed or fatal
         self.result.problems.append(
             Problem(
                 code,
@@ -110,6 +117,7 @@ class SetReader:
     def missing(self, tag: str, what: str, after: Segment | None = None) -> None:
         """A mandatory segment the set lacks (AK3 code 3), reported where it was expected."""
         at = after or self.tset.trailer or self.tset.header
+        self.failed = True
         self.result.problems.append(
             Problem(
                 Code.segment_missing,
@@ -137,6 +145,8 @@ class SetReader:
         value = self.text(seg, n, what, required=required)
         if value is None:
             return None
+        if value.isascii() and value.isdigit():  # the usual case, without a Decimal
+            return int(value)
         try:
             number = Decimal(value)
         except InvalidOperation:
@@ -209,9 +219,13 @@ class SetReader:
         """The SKU among a segment's (qualifier, id) pairs: the first qualifier of the partner's list."""
         found: dict[str, str] = {}
         first_at = None
+        elements = seg.elements
+        size = len(elements)
         for q_at, id_at in pairs:
             first_at = q_at if first_at is None else first_at
-            qualifier, value = seg[q_at].strip(), seg[id_at].strip()
+            if id_at >= size:
+                break
+            qualifier, value = elements[q_at].strip(), elements[id_at].strip()
             if qualifier and value:
                 found.setdefault(qualifier, value)
         for qualifier in self.ctx.item_qualifiers:
@@ -253,25 +267,28 @@ class SetReader:
         wrong = domain_spec.check_key(key)
         if wrong is None:
             element = None
-            _, wrong = domain_spec.validate_fields(fields)
+            try:
+                domain_spec.patch.validate_python(fields)  # the pipeline's own check, without its dump
+            except ValidationError as exc:
+                wrong = describe_validation_error(exc)
         if wrong is not None:
             code = Code.element_invalid_character if element else Code.segment_has_errors
             self.error(seg, code, wrong, element)
             return
-        try:
-            made = Change(
-                id=change_id or self.ctx.change_id(self.tset, *parts),
-                domain=domain,
-                key=key,
-                fields=fields,
-                occurred_at=occurred_at,
-            )
-        except ValueError as exc:
+        made_id = change_id or (f"{self._base}:{':'.join(map(str, parts))}" if parts else self._base)
+        if not _CHANGE_ID.fullmatch(made_id):
             self.error(
-                seg, Code.segment_has_errors, f"cannot make a {domain.value} change for {key!r}: {exc}"
+                seg,
+                Code.segment_has_errors,
+                f"the change id {made_id[:60]!r} would be too long or unprintable",
             )
             return
-        self.result.changes.append(made)
+        # every field Change checks was checked above: built without validating it a second time
+        self.result.changes.append(
+            Change.model_construct(
+                id=made_id, domain=domain, key=key, fields=fields, version=None, occurred_at=occurred_at
+            )
+        )
 
 
 def pairs(start: int, count: int = 5) -> list[tuple[int, int]]:
