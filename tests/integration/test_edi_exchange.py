@@ -302,3 +302,42 @@ def test_the_hub_checks_overdue_acknowledgments_on_its_schedule(store, syncmap):
     asyncio.run(run())
     [exc] = store.list_exceptions(kind="edi_ack_overdue")
     assert "acme has not acknowledged our group OW 1" in exc.reason
+
+
+BROKEN_SETS = sorted((FIXTURES / "sets" / "broken").glob("*.x12"))
+
+
+@pytest.mark.parametrize("path", BROKEN_SETS, ids=lambda p: p.stem)
+def test_every_broken_set_fixture_applies_nothing_and_opens_an_exception(store, path, tmp_path):
+    text = SYNCMAP.replace(
+        'sends: ["846", "856", "944", "945"]', 'sends: ["214", "846", "850", "856", "944", "945"]'
+    )
+    text = text.replace("      location: ACME-DC\n", "")
+    data = path.read_bytes()
+    ic = parse(data).interchanges[0]
+    sender = f"{ic.sender_qualifier}/{ic.sender}"
+    # each fixture comes from its own partner id: let this partner be it
+    text = text.replace(
+        "{qualifier: ZZ, id: ACMESUPPLY}", f"{{qualifier: '{ic.sender_qualifier}', id: '{ic.sender}'}}"
+    )
+    partners = parse_syncmap(text, "hub.yaml", env={})
+    from logisync.partners.inbound import receive_path
+
+    file = tmp_path / path.name
+    file.write_bytes(data)
+    outbox = MemoryOutbox()
+    report = receive_path(
+        file, partner="acme", pipeline=Pipeline(store, partners), store=store, outbox=outbox
+    )
+    [result] = report.interchanges
+    assert result.sender == sender and [s.status for s in result.sets] == ["R"]
+    assert store.count_records() == 0 and report.outcomes == {}
+    [exc] = store.list_exceptions(kind="edi_rejected")
+    assert (
+        exc.reason.startswith(f"{ic.groups[0].sets[0].code} ")
+        and "was rejected and not applied" in exc.reason
+    )
+    assert exc.detail is not None and exc.detail["file"] == path.name
+    assert exc.detail["ack"][-1][:2] == ["AK5", "R"] and exc.detail["ack"][0][0] == "AK2"
+    [ack] = outbox.files.values()
+    assert _segments(ack)[-1][:2] == ["AK9", "R"]

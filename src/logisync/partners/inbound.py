@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import BinaryIO
 
 from ..config.edi import EdiPartnerConfig
@@ -136,6 +137,32 @@ def receive(
     for ic in parsed.interchanges:
         report.interchanges.append(receiver.interchange(ic))
     return report
+
+
+def receive_path(
+    path: str | Path,
+    *,
+    partner: str,
+    pipeline: Pipeline,
+    store: SqlStore,
+    outbox: Outbox | None = None,
+    name: str | None = None,
+    clock: Callable[[], float] = time.time,
+) -> InboundReport:
+    """`receive` for a file on disk, with the pipeline's own sync map: the one call a file
+    transport or `logisync ingest` needs for an `.x12`/`.edi` file from `partner`."""
+    path = Path(path)
+    with path.open("rb") as stream:
+        return receive(
+            stream,
+            partner=partner,
+            syncmap=pipeline.syncmap,
+            pipeline=pipeline,
+            store=store,
+            outbox=outbox,
+            name=name or path.name,
+            clock=clock,
+        )
 
 
 class _Receiver:

@@ -4,6 +4,7 @@ their segment and element with the 997 codes, and outbound sets that read back t
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -448,3 +449,42 @@ def test_mutated_sets_map_to_valid_changes_or_problems_never_an_exception(data, 
                     _valid(mapped)
                 tset.problems.extend(mapped.problems)
                 build_997(group)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_lines(), st.data())
+def test_855_round_trips_any_order_lines(lines, data):
+    for line in lines:
+        line["cancelled"] = data.draw(st.integers(0, line["quantity"]))
+        if not line["cancelled"]:
+            del line["cancelled"]
+        if data.draw(st.booleans()):
+            line["unit_price"] = str(
+                data.draw(st.decimals(min_value=0, max_value=10**6, places=2)).normalize()
+            )
+    [order] = _round_trip(order_ack_855.write("PO-1", {"lines": lines}, AT)).changes
+    expected = [
+        {**line, "unit_price": format(Decimal(line["unit_price"]), "f")} if "unit_price" in line else line
+        for line in lines
+    ]
+    assert order.fields == {"lines": expected}
+
+
+@settings(max_examples=40, deadline=None)
+@given(_lines(), _SKU, st.none() | _SKU)
+def test_943_round_trips_any_transfer(lines, warehouse, carrier):
+    fields = _drop_none({"carrier": carrier, "packages": [{"package_id": "P1", "lines": [
+        _drop_none({"sku": line["sku"], "quantity": line["quantity"], "uom": line.get("uom")}) for line in lines
+    ]}]})  # fmt: skip
+    mapped = _round_trip(warehouse_transfer_943.write("SH-1", fields, warehouse, AT))
+    shipment = mapped.changes[0]
+    units: dict[tuple[str, str | None], int] = {}
+    for line in fields["packages"][0]["lines"]:
+        units[(line["sku"], line.get("uom"))] = (
+            units.get((line["sku"], line.get("uom")), 0) + line["quantity"]
+        )
+    got = {
+        (line["sku"], line.get("uom")): line["quantity"] for line in shipment.fields["packages"][0]["lines"]
+    }
+    assert got == units
+    assert shipment.fields.get("carrier") == carrier
