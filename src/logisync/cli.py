@@ -36,7 +36,7 @@ def check(
     file: Path | None = typer.Argument(None, help="the sync map to check (default: --config)"),
     config: Path = ConfigOption,
 ) -> None:
-    """Check a sync map; show its systems, the ownership matrix and the routes. Exit 2 if it is wrong."""
+    """Check a sync map; show its systems, data quality, the ownership matrix and the routes. Exit 2 if wrong."""
     from .console.connect import syncmap_or_exit
     from .console.output import out
     from .console.syncmap_view import show_syncmap
@@ -398,6 +398,54 @@ def xref_load(
     out().print(report.summary())
     if report.bad:
         raise typer.Exit(code=1)
+
+
+@xref_app.command("list")
+def xref_list(
+    system: str = typer.Argument(..., help="the system whose table to show"),
+    kind: str = typer.Argument(..., help="sku, location or service"),
+    ids: list[str] = typer.Argument(None, help="only these ids (the system's own, or canonical keys)"),
+    after: str = typer.Option("", "--after", help="start after this external id (paging)"),
+    limit: int = typer.Option(100, "--limit", min=1, max=100_000, help="the most pairs to show"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+    config: Path = ConfigOption,
+    store: str | None = StoreOption,
+) -> None:
+    """Show a system's cross-reference table: each id, the canonical key, where the pair came from.
+
+    With IDS, only those: each looked up both ways (the system's id -> key as on ingest, a key ->
+    the id a delivery would send). Exit 1 when an id given has no pair.
+    """
+    from .console.connect import opened, syncmap_or_exit
+    from .console.output import fail, out
+    from .console.xref import xref_json, xref_table
+    from .domain.xref import KINDS
+    from .store.xrefs import XrefTable
+
+    syncmap = syncmap_or_exit(config)
+    if system not in syncmap.systems:
+        known = ", ".join(syncmap.systems) or "none defined"
+        raise fail(f"unknown system {system!r} (known in {config}: {known})")
+    if kind not in KINDS:
+        raise fail(f"unknown kind {kind!r} (known: {', '.join(KINDS)})")
+    with opened(store or syncmap.store) as hub:
+        table = XrefTable(hub)  # type: ignore[arg-type]
+        if ids:
+            inbound = table.resolve(system, kind, ids)
+            outbound = table.external_ids(system, kind, ids)
+            rows = [{"id": i, "canonical": inbound.get(i), "sent_as": outbound.get(i)} for i in ids]
+            if as_json:
+                out().print_json(data=rows)
+            else:
+                out().print(xref_table(system, kind, rows))
+            if any(r["canonical"] is None and r["sent_as"] is None for r in rows):
+                raise typer.Exit(code=1)
+            return
+        pairs = table.list(system, kind, after=after, limit=limit)
+    if as_json:
+        out().print_json(data=xref_json(pairs))
+    else:
+        out().print(xref_table(system, kind, pairs))
 
 
 def _syncmap_if_any(config: Path) -> SyncMap | None:

@@ -168,3 +168,28 @@ def test_a_partners_stock_report_in_its_item_numbers_lands_on_the_canonical_posi
     assert history.exit_code == 0, history.output
     [entry] = json.loads(history.stdout)
     assert (entry["change_id"], entry["reason"]) == ("a1", "as received: key 'ITEM-1@DC1'")
+
+
+def test_list_shows_a_table_page_by_page_and_looks_ids_up_both_ways(store, syncmap, tmp_path):
+    csv = write(tmp_path, "l.csv", "listing_id,sku\nL-1,SKU-1\nL-2,SKU-2\nL-3,SKU-3\n")
+    assert run("xref", "load", "shop", "sku", csv, "--config", syncmap, "--store", store.url).exit_code == 0
+    base = ("--config", syncmap, "--store", store.url)
+    page = run("xref", "list", "shop", "sku", "--json", "--limit", "2", *base)
+    assert page.exit_code == 0, page.output
+    assert [(p["id"], p["canonical"], p["source"]) for p in json.loads(page.stdout)] == [
+        ("L-1", "SKU-1", f"{csv}:2"),
+        ("L-2", "SKU-2", f"{csv}:3"),
+    ]
+    rest = json.loads(run("xref", "list", "shop", "sku", "--json", "--after", "L-2", *base).stdout)
+    assert [p["id"] for p in rest] == ["L-3"]
+    table = run("xref", "list", "shop", "sku", *base)
+    assert "L-3" in table.stdout and "SKU-3" in table.stdout
+    looked = run("xref", "list", "shop", "sku", "L-1", "SKU-2", "--json", *base)
+    assert looked.exit_code == 0, looked.output
+    assert json.loads(looked.stdout) == [
+        {"id": "L-1", "canonical": "SKU-1", "sent_as": None},
+        {"id": "SKU-2", "canonical": None, "sent_as": "L-2"},
+    ]
+    missing = run("xref", "list", "shop", "sku", "L-404", *base)
+    assert missing.exit_code == 1
+    assert run("xref", "list", "nobody", "sku", *base).exit_code == 2

@@ -1,4 +1,5 @@
-"""`logisync xref load`: a CSV of (external id, canonical key) pairs into a system's table, with progress."""
+"""`logisync xref load` (a CSV of (external id, canonical key) pairs into a system's table, with
+progress) and `logisync xref list` (a table shown)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
 
+from ..domain.change import from_us
 from ..domain.xref import BadRow, XrefReader
-from ..store.xrefs import Loaded, XrefTable
+from ..store.xrefs import Loaded, Xref, XrefTable
+from .output import NONE, when
 
 
 @dataclass
@@ -116,3 +121,35 @@ class XrefLoad:
         self.report.bad += 1
         if self.report.bad <= self.show:
             self.console.print(f"{self.path}:{row.line}: {row.problem}", style="red")
+
+
+def xref_json(pairs: Sequence[Xref]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": p.external_id,
+            "canonical": p.canonical,
+            "source": p.source,
+            "recorded_at": from_us(p.updated_us).isoformat(),
+        }
+        for p in pairs
+    ]
+
+
+def xref_table(system: str, kind: str, rows: Sequence[Xref] | Sequence[dict[str, Any]]) -> Table:
+    """A page of pairs (id, key, source, when), or ids looked up both ways (id -> key, key -> id)."""
+    table = Table(title=f"{system}'s {kind} table", title_justify="left")
+    if rows and isinstance(rows[0], dict):
+        for column in ("given", f"as {system}'s id: the {kind}", f"as a {kind}: {system}'s id"):
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            assert isinstance(row, dict)
+            table.add_row(row["id"], row["canonical"] or NONE, row["sent_as"] or NONE)
+        return table
+    for column in ("id", kind, "source", "recorded"):
+        table.add_column(column, overflow="fold")
+    for pair in rows:
+        assert isinstance(pair, Xref)
+        table.add_row(pair.external_id, pair.canonical, pair.source, when(pair.updated_us))
+    if not rows:
+        table.add_row(NONE, NONE, NONE, NONE)
+    return table
