@@ -132,7 +132,7 @@ class _Path:
         for name in self.converters:
             try:
                 value = CONVERTERS[name](value)
-            except (TypeError, ValueError) as exc:
+            except (TypeError, ValueError, ArithmeticError) as exc:
                 raise MappingProblem(f"{walked}: {name}({value!r}) failed: {exc}") from None
         return value
 

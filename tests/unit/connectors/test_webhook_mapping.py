@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 
+import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from logisync.connectors.webhook_mapping import MappingProblem, WebhookContext, compile_inbound
 from logisync.connectors.webhooks import Receiver, Unmappable, changes_of
 
 CONTEXT = WebhookContext("wms", "msg_1", "standard-webhooks")
+KEYS = ["id", "sku", "site", "qty", "seq", "items", "line_items", "changes", "domain", "key", "fields"]
 STOCK = {
     "domain": "inventory",
     "key": "{sku}@{site.code}",
@@ -17,6 +21,14 @@ STOCK = {
     "occurred_at": "$.at?",
     "version": "seq",
 }
+
+
+SPECS = [
+    "fixtures.mappings:shop_order",
+    "fixtures.mappings:as_sent",
+    {"domain": "inventory", "key": "{sku}@{site}", "fields": {"on_hand": "qty | int"}, "version": "seq?"},
+    {"domain": "product", "each": "items?", "key": "sku", "fields": {"name": "id? | str"}},
+]
 
 
 def test_a_declarative_mapping_reads_paths_templates_conversions_and_constants():
@@ -134,3 +146,29 @@ def test_the_mapping_sees_the_webhook_id_and_topic_of_its_scheme(scheme, headers
     receiver = Receiver("wms", scheme, (b"k",), mapper)
     assert receiver.decode(body, webhook_id, headers) == (seen[0], [])
     assert got == [seen]
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=5), inner, max_size=5)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(json_values.map(orjson.dumps), st.binary(max_size=200)), st.sampled_from(SPECS))
+def test_any_body_ends_in_changes_or_unmappable_never_another_error(body, spec):
+    receiver = Receiver("shop", "stripe", (b"k",), compile_inbound(spec))
+    try:
+        webhook_id, changes = receiver.decode(body, None, {})
+    except Unmappable as exc:
+        assert exc.code in ("invalid_json", "unmappable_webhook") and exc.problem.message
+        return
+    assert all(c.id.startswith(webhook_id) for c in changes)
