@@ -42,6 +42,16 @@ class SigningConfig(Section):
     scheme: Scheme = "standard-webhooks"
     secret_env: EnvName
 
+    @field_validator("scheme")
+    @classmethod
+    def _outbound(cls, scheme: str) -> str:
+        if scheme != "standard-webhooks":
+            raise ValueError(
+                f"the hub signs its calls to a system with standard-webhooks only; how the system signs "
+                f"the webhooks it sends the hub ({scheme}) goes in webhooks.signing"
+            )
+        return scheme
+
 
 class WebhookSigning(Section):
     """How a system signs the webhooks it sends the hub; each one is verified on arrival.

@@ -84,3 +84,11 @@ def test_signing_needs_exactly_one_way_to_name_its_secrets(signing):
 def test_a_mapping_that_cannot_work_is_refused_at_load_naming_its_line(mapping, says):
     [line] = problems(f"signing: {{secret_env: S}}\nmapping: {mapping}\n")
     assert line.startswith("hub.yaml:7: systems.wms.webhooks.mapping: ") and says in line, line
+
+
+def test_the_outbound_signing_refuses_a_scheme_the_hub_does_not_sign_with_and_says_where_it_belongs():
+    text = "systems:\n  shop:\n    kind: marketplace\n    signing: {scheme: shopify, secret_env: S}\n"
+    with pytest.raises(ConfigError) as info:
+        parse_syncmap(text, "hub.yaml", env={})
+    [line] = str(info.value).splitlines()
+    assert line.startswith("hub.yaml:4: systems.shop.signing.scheme: ") and "goes in webhooks.signing" in line
