@@ -84,6 +84,8 @@ def ingest(
     one per line. Every row ends in one outcome; bad rows are quarantined and printed with their
     line. The same file twice (by content) is applied once. Exit 1 if any row was bad.
     """
+    import time
+
     from rich.text import Text
 
     from .console.connect import is_store_fault, opened, syncmap_or_exit
@@ -111,8 +113,11 @@ def ingest(
         if choice.kind != "changes":
             try:
                 if choice.kind == "x12":
+                    started = time.perf_counter()
                     report = run_x12(pipeline, hub, system, file)
-                    seconds = 0.0
+                    seconds = time.perf_counter() - started
+                    for note in report.notes:
+                        err().print(f"{file}: {note.where}: {note.outcome}: {note.reason}", style="yellow")
                 else:
                     assert choice.spec is not None
                     report, seconds = run_file(
@@ -123,7 +128,13 @@ def ingest(
             if report.duplicate_of is not None:
                 out().print(duplicate_line(file, report), soft_wrap=True)
                 return
-            unit = "item" if choice.spec is not None and choice.spec.format == "json" else "line"
+            unit = (
+                "change"
+                if choice.kind == "x12"
+                else "item"
+                if choice.spec and choice.spec.format == "json"
+                else "line"
+            )
             console = out()
             console.print(Text(f"{file} ({report.import_name})"), report_table(report, unit))
             rate = report.rows / seconds if seconds else 0

@@ -72,10 +72,17 @@ def test_the_import_is_named_or_chosen_by_file_name(tmp_path):
     assert table(result.stdout)["applied"] == "1" and "items read" in result.stdout
 
 
-def test_an_x12_file_is_refused_until_the_edi_engine_reads_it(tmp_path):
+def test_an_x12_file_goes_through_the_edi_engine(tmp_path):
     url = f"sqlite:///{tmp_path / 'hub.db'}"
-    path = tmp_path / "po.x12"
-    path.write_text("ISA*00*...~")
-    result = ingest(url, path)
-    assert result.exit_code == 2
-    assert "X12 files cannot be read yet" in result.stderr
+    x12 = ROOT / "tests" / "fixtures" / "x12" / "846_4010.x12"
+    refused = ingest(url, x12)  # erp is no trading partner
+    assert refused.exit_code == 2
+    assert "erp has no `edi` section in the sync map" in refused.stderr
+    result = ingest(url, x12, system="acme")
+    assert result.exit_code == 0, result.output
+    counts = table(result.stdout)
+    assert counts["applied"] == "2" and counts["changes read"] == "2"
+    again = ingest(url, x12, system="acme")  # the same interchange: the engine's duplicate check
+    assert again.exit_code == 0, again.output
+    assert table(again.stdout)["applied"] == "0"
+    assert "duplicate" in again.stderr

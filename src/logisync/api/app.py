@@ -14,6 +14,7 @@ from .. import __version__
 from ..config.model import SyncMap
 from ..connectors.webhooks import Receiver
 from ..delivery.dispatcher import Dispatcher
+from ..files.service import FileService
 from ..pipeline import Pipeline
 from ..reconcile.schedule import run_schedule
 from ..store.base import Store
@@ -61,6 +62,7 @@ def create_app(
     pipeline = Pipeline(store, syncmap)
     dispatcher = Dispatcher.for_syncmap(syncmap, store, env) if deliver else None
     ingestor = Ingestor(pipeline, on_commit=dispatcher.notify if dispatcher is not None else None)
+    files = FileService.for_syncmap(syncmap, store, env) if deliver else None  # folders and SFTP
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -72,10 +74,14 @@ def create_app(
             if dispatcher is not None
             else None
         )
+        filing = asyncio.create_task(files.run(stop)) if files is not None and files.active else None
         try:
             yield
         finally:
             await asyncio.to_thread(ingestor.close)  # it waits for the last commit: not on the loop
+            if filing is not None:
+                stop.set()
+                await filing
             if running is not None:
                 stop.set()
                 await running

@@ -153,9 +153,24 @@ class FileExport(_Section):
     @field_validator("filename")
     @classmethod
     def _plain_name(cls, value: str | None) -> str | None:
-        if value is not None and ("/" in value or "\\" in value or value.startswith(".")):
+        if value is None:
+            return value
+        if "/" in value or "\\" in value or value.startswith("."):
             raise ValueError(f"filename {value!r} must be a plain file name (no folders, no leading dot)")
+        from ..files.mapping import template_names
+
+        unknown = sorted(set(template_names(value)) - {"name", "stamp", "date"})
+        if unknown:
+            raise ValueError(
+                f"filename {value!r} may use {{name}}, {{stamp}} and {{date}}, not {', '.join(unknown)}"
+            )
         return value
+
+    @model_validator(mode="after")
+    def _csv_columns(self) -> FileExport:
+        if self.format == "csv" and not self.columns:
+            raise ValueError("a csv export needs `columns` (column -> field) to write its header")
+        return self
 
 
 class SftpSettings(_Section):
