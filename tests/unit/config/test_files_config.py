@@ -31,7 +31,7 @@ def test_a_sound_files_section_loads():
         "      inbox: {folder: /tmp/in, schedule: '*/5 * * * *', settle: 2s}\n"
         "      outbox: {folder: /tmp/out, sftp: {host: h, user: u, key_path_env: ERP_KEY}}\n"
         "      imports: [{name: s, domain: inventory, format: csv, fields: {sku: A, location: B, on_hand: {from: C, type: int}}}]\n"
-        "      exports: [{name: e, domain: inventory, format: csv, schedule: '@daily'}]\n"
+        "      exports: [{name: e, domain: inventory, format: csv, schedule: '@daily', columns: {A: sku}}]\n"
     )
     files = syncmap.systems["erp"].files
     assert files.inbox.settle == 2.0 and files.outbox.sftp.port == 22
@@ -52,7 +52,7 @@ def test_a_field_that_is_not_in_the_domain_names_the_line():
     [
         ("      inbox: {folder: /x, schedule: often}\n", "schedule 'often' is not a cron expression"),
         (
-            "      exports: [{name: e, domain: inventory, format: csv, schedule: '@daily'}]\n",
+            "      exports: [{name: e, domain: inventory, format: csv, schedule: '@daily', columns: {A: sku}}]\n",
             "exports need an `outbox",
         ),
         ("      outbox: {folder: /x, sftp: {host: h, user: u}}\n", "name password_env or key_path_env"),
