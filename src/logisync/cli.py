@@ -356,6 +356,47 @@ def reconcile(
         console.print(line)
 
 
+@app.command()
+def kpi(
+    since: str = typer.Option(
+        "7d", "--since", help="the window's start: a duration ago (7d, 12h) or an ISO time"
+    ),
+    until: str | None = typer.Option(None, "--until", help="the window's end (default: now)"),
+    by: str | None = typer.Option(None, "--by", help="one figure per channel, location or partner"),
+    otif_within: str = typer.Option(
+        "48h", "--otif-within", help="the promise OTIF judges by (from placed_at)"
+    ),
+    config: Path = ConfigOption,
+    store: str | None = StoreOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Logistics KPIs over a window, from the sync journal: order accuracy, fill rate, order-to-ship,
+    OTIF, inventory and reconciliation variance, exceptions by kind, sync lag per route, EDI acks
+    on time (definitions: docs/kpis.md)."""
+    from .config.durations import parse_duration
+    from .console.connect import opened, store_url
+    from .console.kpi import kpi_table
+    from .console.output import dumps, fail, out
+    from .kpi.definitions import DIMENSIONS
+    from .kpi.report import Window, compute
+
+    if by is not None and by not in DIMENSIONS:
+        raise fail(f"--by {by!r}: one of {', '.join(DIMENSIONS)}")
+    try:
+        window = Window.parse(since, until)
+        promise_h = parse_duration(otif_within) / 3600
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    syncmap = _syncmap_if_any(config)
+    with opened(store_url(config, store), must_exist=True) as hub:
+        values = compute(hub, window, by=by, syncmap=syncmap, otif_within_h=promise_h)
+    if as_json:
+        typer.echo(dumps({"window": window.as_dict(), "by": by, "kpis": [v.as_dict() for v in values]}))
+        return
+    span = window.as_dict()
+    out().print(kpi_table(values, f"KPIs {span['since']} → {span['until']}" + (f" by {by}" if by else "")))
+
+
 app.add_typer(exceptions_app, name="exceptions")
 
 xref_app = typer.Typer(

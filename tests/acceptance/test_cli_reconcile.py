@@ -99,3 +99,17 @@ def test_reconcile_says_what_is_wrong(tmp_path):
     assert missing.exit_code == 2 and "nope.csv" in missing.output
     odd = run("reconcile", "shop", "inventory", "--config", config, "--file", tmp_path / "x.txt")
     assert odd.exit_code == 2 and "cannot tell the format" in odd.output
+
+
+def test_kpi_prints_the_window_s_figures(tmp_path):
+    config = setup(tmp_path)
+    assert run("reconcile", "shop", "inventory", "--config", config).exit_code == 0
+    result = run("kpi", "--since", "1d", "--config", config, "--by", "partner")
+    assert result.exit_code == 0, result.output
+    assert "KPIs" in result.output and "by partner" in result.output
+    data = json.loads(run("kpi", "--since", "1d", "--config", config, "--json").output)
+    [recon] = [k for k in data["kpis"] if k["kpi"] == "reconciliation_variance_units"]
+    assert recon["numerator"] == 2 and recon["denominator"] == 40  # SKU-9's 2 units of the hub's 40
+    bad = run("kpi", "--since", "soon", "--config", config)
+    assert bad.exit_code == 2 and "write a duration ago" in bad.output
+    assert run("kpi", "--by", "sku", "--config", config).exit_code == 2

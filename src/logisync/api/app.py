@@ -23,6 +23,7 @@ from .auth import Keyring
 from .changes import changes_router
 from .exceptions import exceptions_router
 from .ingestor import Ingestor
+from .kpi import kpi_router
 from .records import records_router
 from .responses import json_response
 from .routes_state import routes_router
@@ -103,6 +104,7 @@ def create_app(
     app.include_router(records_router(store, keyring, pipeline.scopes))
     app.include_router(routes_router(syncmap, store, keyring, dispatcher))
     app.include_router(exceptions_router(syncmap, store, keyring, dispatcher))
+    app.include_router(kpi_router(syncmap, store, keyring))
 
     @app.get("/healthz", tags=["health"], response_model=Health, summary="Liveness")
     async def healthz() -> Any:

@@ -42,7 +42,7 @@ def read_golden(
 ) -> GoldenSide:
     """The golden side of a reconciliation of `domain`, in one read transaction. The fields stay
     JSON text: DuckDB takes them apart faster (on every core) than the store would."""
-    with _reader(store) as run:
+    with arrow_reader(store) as run:
         records = run(_RECORDS, [domain])
         if routes:
             placeholders = ", ".join("?" * len(routes))
@@ -75,7 +75,7 @@ def _prices(rows: pa.Table | None) -> pa.Table:
 
 
 @contextmanager
-def _reader(store: SqlStore) -> Iterator[Any]:
+def arrow_reader(store: SqlStore) -> Iterator[Any]:
     """A function that runs a query (`?` placeholders) and returns an Arrow table, all inside
     one read transaction."""
     if store.dialect == "postgres":
