@@ -83,3 +83,14 @@ def test_the_orders_returned_quantities_and_status_follow_its_returns(store, pip
     so = fields(store, "order", "SO-1")
     assert (so["returned_by_line"], so["status"]) == ({"1": 2, "2": 1}, "returned")
     assert on_hand(store, "SKU-1@DC1") == 1  # only RMA-2's restock line went back
+
+
+def test_a_restock_fills_a_waiting_backorder_like_any_receipt(store, pipeline):
+    pipeline.ingest("wms", [stock("i1", "SKU-1@DC1", on_hand=0)])
+    pipeline.ingest("shop", [order("o1", "SO-9", ("SKU-1", 2))])  # nothing to hold: backordered
+    assert fields(store, "order", "SO-9")["backorders"] == {"SKU-1": 2}
+    pipeline.ingest("wms", [rma("r1", "RMA-1", "received", ("SKU-1", 2, "pending"), location="DC1")])
+    pipeline.ingest("wms", [rma("r2", "RMA-1", "restocked", ("SKU-1", 2, "restock"))])
+    so9 = fields(store, "order", "SO-9")
+    assert (so9.get("reservations"), so9.get("backorders")) == ({"SKU-1": {"DC1": 2}}, None)
+    assert store.record_log("order", "SO-9")[-1].source == "wms/r2"  # in the restock's transaction
