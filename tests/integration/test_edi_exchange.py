@@ -4,6 +4,7 @@ applied twice; our groups tracked until their 997, rejected or overdue ones open
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -341,3 +342,77 @@ def test_every_broken_set_fixture_applies_nothing_and_opens_an_exception(store, 
     assert exc.detail["ack"][-1][:2] == ["AK5", "R"] and exc.detail["ack"][0][0] == "AK2"
     [ack] = outbox.files.values()
     assert _segments(ack)[-1][:2] == ["AK9", "R"]
+
+
+# -- routes that send X12 ----------------------------------------------------------------------
+
+ROUTED = """\
+systems:
+  wms: {{kind: wms}}
+  acme:
+    kind: edi_partner
+    connector: edi
+    edi:
+      partner: {{qualifier: ZZ, id: ACMESUPPLY}}
+      us: {{qualifier: ZZ, id: LOGISYNCHUB}}
+      receives: ["846", "940"]
+      outbox: {outbox}
+owners:
+  inventory.quantities: wms
+  order.fulfillment: wms
+routes:
+  - {{name: stock-to-acme, domain: inventory, to: acme, format: x12-846, batch: 50}}
+"""
+
+
+def test_a_route_sends_an_846_to_the_partners_outbox_and_tracks_it(store, tmp_path):
+    import asyncio
+
+    from logisync.delivery.dispatcher import Dispatcher
+    from logisync.domain.change import Change
+
+    hub = parse_syncmap(ROUTED.format(outbox=tmp_path / "out"), "hub.yaml", env={})
+    changes = [
+        Change(id=f"c{i}", domain="inventory", key=f"SKU-{i}@DC{i % 2 + 1}", fields={"on_hand": 10 * i})
+        for i in range(1, 5)
+    ]
+    Pipeline(store, hub).ingest("wms", changes)
+    dispatcher = Dispatcher.for_syncmap(hub, store, {})
+    [worker] = dispatcher.workers
+    assert asyncio.run(worker.drain()) == 4
+    [written] = list((tmp_path / "out").iterdir())
+    ic = parse(written.read_bytes()).interchanges[0]
+    assert parse(written.read_bytes()).all_problems() == []
+    [group] = ic.groups
+    positions = {}
+    for tset in group.sets:
+        location = next(s[4] for s in tset.segments if s.tag == "N1")
+        sku = None
+        for seg in tset.segments:
+            if seg.tag == "LIN":
+                sku = seg[3]
+            elif seg.tag == "QTY":
+                positions[f"{sku}@{location}"] = int(seg[2])
+    assert positions == {"SKU-1@DC2": 10, "SKU-2@DC1": 20, "SKU-3@DC2": 30, "SKU-4@DC1": 40}
+    [tracked] = EdiLedger(store).groups(partner="acme")
+    assert tracked.state == "waiting" and tracked.functional_id == "IB" and len(tracked.sets) == 2
+    assert store.count_outbox().get(("stock-to-acme", "delivered")) == 4
+
+
+@pytest.mark.parametrize(
+    ("route", "problem"),
+    [
+        ("{name: r, domain: inventory, to: acme, format: x12-810}", "routes[0].format: 'x12-810' is not an X12 format the hub writes"),
+        ("{name: r, domain: order, to: acme, format: x12-846}", "routes[0].format: an 846 carries inventory records; this route carries order"),
+        ("{name: r, domain: shipment, to: acme, format: x12-856}", "routes[0].format: acme does not receive 856 sets (its `receives`: 846, 940)"),
+        ("{name: r, domain: inventory, to: wms, format: x12-846}", "routes[0].format: wms has no `edi` section"),
+    ],
+)  # fmt: skip
+def test_x12_routes_are_checked_when_the_map_loads(route, problem, tmp_path):
+    from logisync.errors import ConfigError
+
+    text = ROUTED.format(outbox=tmp_path).replace(
+        "{name: stock-to-acme, domain: inventory, to: acme, format: x12-846, batch: 50}", route
+    )
+    with pytest.raises(ConfigError, match=re.escape(problem)):
+        parse_syncmap(text, "hub.yaml", env={})

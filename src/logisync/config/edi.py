@@ -32,6 +32,14 @@ Seconds = Annotated[float, BeforeValidator(parse_duration)]
 # ISA05/ISA07 interchange id qualifiers (X12 code list I05), as the envelope checks read them
 ID_QUALIFIERS = frozenset({f"{n:02d}" for n in (1, 2, 3, 4, *range(7, 39))} | {"AM", "NR", "SA", "SN", "ZZ"})
 _ID = r"^[A-Za-z0-9][A-Za-z0-9 .\-_/]*$"  # no delimiter can appear in it
+# a route's `format` to a trading partner -> (the set it sends, the domain the route must carry)
+X12_FORMATS = {
+    "x12-846": ("846", "inventory"),
+    "x12-855": ("855", "order"),
+    "x12-856": ("856", "shipment"),
+    "x12-940": ("940", "order"),
+    "x12-943": ("943", "shipment"),
+}
 DEFAULT_OVERDUE = 24 * 3600.0
 DEFAULT_SET_OVERDUE = {"856": 4 * 3600.0}
 
@@ -133,19 +141,19 @@ class EdiPartnerConfig(_Section):
         return self
 
 
-def check_partners(systems: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
-    """What a single partner's section cannot see: the kind of system it is on, and two partners
-    with the same interchange id (an inbound file could not be told apart)."""
+def check_partners(syncmap: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """What a single partner's section cannot see: the kind of system it is on, two partners with
+    the same interchange id (an inbound file could not be told apart), and routes that send X12."""
     problems: list[tuple[tuple[str | int, ...], str]] = []
     seen: dict[tuple[str, str], str] = {}
-    for name, system in systems.items():
-        edi: EdiPartnerConfig | None = getattr(system, "edi", None)
+    for name, system in syncmap.systems.items():
+        edi: EdiPartnerConfig | None = system.edi
         if edi is None:
             continue
         if system.kind.value != "edi_partner":
             problems.append(
                 (
-                    (("systems", name, "edi")),
+                    ("systems", name, "edi"),
                     f"an `edi` section is for kind edi_partner, not {system.kind.value}",
                 )
             )
@@ -168,4 +176,36 @@ def check_partners(systems: dict[str, Any]) -> list[tuple[tuple[str | int, ...],
                 )
             )
         seen.setdefault(ident, name)
+    for i, route in enumerate(syncmap.routes):
+        fmt = route.format or ""
+        if not fmt.startswith("x12-"):
+            continue
+        where = ("routes", i, "format")
+        if fmt not in X12_FORMATS:
+            problems.append(
+                (where, f"{fmt!r} is not an X12 format the hub writes ({', '.join(X12_FORMATS)})")
+            )
+            continue
+        set_code, domain = X12_FORMATS[fmt]
+        target = syncmap.systems.get(route.to)
+        edi = target.edi if target is not None else None
+        if route.domain.value != domain:
+            problems.append(
+                (where, f"an {set_code} carries {domain} records; this route carries {route.domain.value}")
+            )
+        if target is None:
+            continue  # the route's unknown system is reported on its own
+        if edi is None:
+            problems.append((where, f"{route.to} has no `edi` section: its X12 ids are not known"))
+        elif set_code not in edi.receives:
+            problems.append(
+                (
+                    where,
+                    f"{route.to} does not receive {set_code} sets (its `receives`: {', '.join(edi.receives) or 'none'})",
+                )
+            )
+        elif edi.outbox is None and route.mode == "live":
+            problems.append(
+                (where, f"{route.to} has no `edi.outbox`: the {set_code} files would have nowhere to go")
+            )
     return problems

@@ -168,7 +168,7 @@ def _cross_check(syncmap: SyncMap) -> list[tuple[Path_, str]]:
                         )
                     )
     problems.extend(_check_xrefs(syncmap))
-    problems.extend(check_partners(syncmap.systems))
+    problems.extend(check_partners(syncmap))
     problems.extend(check_reconcile(syncmap))
     return problems
 

@@ -431,12 +431,14 @@ class Dispatcher:
         cls, syncmap: SyncMap, store: Store, env: Mapping[str, str] | None = None, **kw: Any
     ) -> Dispatcher:
         """A worker for every route, sending through each target's HTTP transport, budget and breaker."""
+        from ..partners.sender import x12_policies
         from .senders import build_readers, build_targets, route_policies
 
         targets = build_targets(syncmap, env)
         readers = build_readers(syncmap, targets, env)
         queue = OutboxQueue(store)  # type: ignore[arg-type]
         clock = kw.get("clock", time.time)
+        x12 = {r.name: p for r in syncmap.routes if (p := x12_policies(r, syncmap, store)) is not None}  # type: ignore[arg-type]
         workers = [
             RouteWorker(
                 route,
@@ -444,11 +446,12 @@ class Dispatcher:
                 queue,
                 clock=clock,
                 xref=_xref_of(syncmap, route.to),
-                **route_policies(route, targets, readers),
+                **(x12.get(route.name) or route_policies(route, targets, readers)),
             )
             for route in syncmap.routes
             if route.mode == "shadow"
             or route.to in targets  # no url yet: its rows wait (status shows the lag)
+            or route.name in x12  # files to a trading partner's outbox
         ]
         closers = [t.transport.close for t in targets.values()]
         closers += [r.transport.close for r in readers.values()]

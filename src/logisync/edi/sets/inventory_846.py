@@ -102,16 +102,21 @@ def read(tset: TransactionSet, ctx: Context) -> Mapped:
 
 
 def write(
-    location: str, positions: Sequence[tuple[str, dict[str, Any]]], reference: str, at: datetime
+    location: str | None, positions: Sequence[tuple[str, dict[str, Any]]], reference: str, at: datetime
 ) -> OutboundSet:
-    """An 846 for one location: `positions` are (SKU, inventory fields) pairs."""
+    """An 846 for one location: `positions` are (SKU, inventory fields) pairs. Without a location
+    (a channel's availability), `available` is written as QTY*33 and no N1."""
     date, clock = date_text(at)
-    body: list[list[str]] = [["BIA", "00", "DD", reference, date, clock], ["N1", "WH", "", "92", location]]
+    body: list[list[str]] = [["BIA", "00", "DD", reference, date, clock]]
+    if location is not None:
+        body.append(["N1", "WH", "", "92", location])
     for n, (sku, fields) in enumerate(positions, start=1):
         body.append(["LIN", str(n), "SK", sku])
         unit = fields.get("uom") or "EA"
         if fields.get("on_hand") is not None:
             body.append(["QTY", "17", number(fields["on_hand"]), unit])
+        if fields.get("available") is not None:
+            body.append(["QTY", "33", number(fields["available"]), unit])
         if fields.get("inbound") is not None:
             body.append(["QTY", "63", number(fields["inbound"]), unit])
     body.append(["CTT", str(len(positions))])
