@@ -114,7 +114,8 @@ class DiffEngine:
 
     # -- the steps ----------------------------------------------------------------------------
     def _load_snapshot(self, con: duckdb.DuckDBPyConnection, snapshot: SnapshotInput) -> None:
-        """`s`: the snapshot's rows (row number, key, each field's text and value); `dups`: the
+        """`s`: the snapshot's rows in file order (its `rowid` + 1 is the row number: a window
+        function would number them on one thread), key, each field's text and value; `dups`: the
         keys it lists more than once (found by hash first: grouping a million strings is slow)."""
         con.execute(f"CREATE TEMP VIEW s_raw AS {snapshot.relation_sql()}")
         present = {row[0] for row in con.execute("DESCRIBE s_raw").fetchall()}
@@ -150,10 +151,7 @@ class DiffEngine:
         for f in self.rule.fields:
             raw = f"CAST({_ident(column(f.name) or '')} AS VARCHAR)"
             values.append(f"{raw} AS {_ident('r_' + f.name)}, {_typed(raw, f)} AS {_ident('s_' + f.name)}")
-        con.execute(
-            f"CREATE TEMP TABLE s AS SELECT row_number() OVER () AS _row, {key_sql} AS key, "
-            f"{', '.join(values)} FROM s_raw"
-        )
+        con.execute(f"CREATE TEMP TABLE s AS SELECT {key_sql} AS key, {', '.join(values)} FROM s_raw")
         con.execute(
             "CREATE TEMP TABLE dups AS WITH h AS (SELECT hash(key) AS h FROM s WHERE key IS NOT NULL "
             "GROUP BY h HAVING count(*) > 1) SELECT key, count(*) AS n FROM s "
@@ -187,7 +185,7 @@ class DiffEngine:
         con.execute(
             "CREATE TEMP TABLE j AS SELECT coalesce(g.key, s.key) AS key, g.key IS NOT NULL AS in_hub, "
             f"s.key IS NOT NULL AS in_system, {dup_sql} AS dup, s._row, {', '.join(hub_cols)}, {sys_cols} "
-            "FROM golden g FULL OUTER JOIN (SELECT * FROM s WHERE key IS NOT NULL) s ON g.key = s.key "
+            "FROM golden g FULL OUTER JOIN (SELECT rowid + 1 AS _row, * FROM s WHERE key IS NOT NULL) s ON g.key = s.key "
             f"WHERE g.key IS NULL OR s.key IS NULL OR {dup_sql} OR {' OR '.join(f'({c})' for c in conds)}"
         )
         con.execute(
@@ -235,7 +233,7 @@ class DiffEngine:
         )
         parts.append(
             "SELECT key, 'duplicate_in_system', NULL, NULL, CAST(n AS VARCHAR), 0, 0, "
-            "key IN (SELECT key FROM explained_arrow), (SELECT min(_row) FROM s WHERE s.key = dups.key) FROM dups"
+            "key IN (SELECT key FROM explained_arrow), (SELECT min(rowid) + 1 FROM s WHERE s.key = dups.key) FROM dups"
         )
         for f in rule.fields:
             q, r = _ident("q_" + f.name), _ident("r_" + f.name)
@@ -250,7 +248,7 @@ class DiffEngine:
                 f"FROM jx WHERE in_hub AND in_system AND NOT dup AND ({bad} OR {differs})"
             )
         parts.append(
-            "SELECT NULL, 'unreadable', 'key', NULL, NULL, NULL, 0, false, _row FROM s WHERE key IS NULL"
+            "SELECT NULL, 'unreadable', 'key', NULL, NULL, NULL, 0, false, rowid + 1 FROM s WHERE key IS NULL"
         )
         sku = "split_part(v.key, '@', 1)" if rule.split_key else "NULL"
         loc = "NULLIF(split_part(v.key, '@', 2), '')" if rule.split_key else "NULL"
