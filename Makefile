@@ -48,6 +48,7 @@ bench: $(STAMP)  ## run the benchmarks (figures go to docs/benchmarks.md by hand
 	$(BIN)/python bench/delivery.py
 	$(BIN)/python bench/http_client.py
 	$(BIN)/python bench/x12.py
+	$(BIN)/python bench/files.py
 	$(BIN)/python bench/reconcile.py
 	$(BIN)/python bench/webhooks.py
 
