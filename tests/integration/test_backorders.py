@@ -12,6 +12,7 @@ from logisync.domain.atp import channel_atp
 from logisync.domain.change import Change
 from logisync.domain.inventory import available
 from logisync.domain.kinds import Domain
+from logisync.inbox import Inbox
 from logisync.pipeline import Pipeline
 
 
@@ -153,3 +154,20 @@ def test_the_queue_keeps_its_place_across_batches_and_forgets_filled_orders(stor
     pipeline.ingest("wms", [order("w1", "PO-2", status="cancelled")])  # its unit goes to PO-1
     assert holds(store, "PO-1") == ({"SKU-1": {"DC1": 1}}, None)
     assert held_at(store, "SKU-1@DC1") == {"PO-3": 2, "PO-1": 1}
+
+
+def test_a_filled_backorder_settles_its_exception_and_a_partial_one_stays_open(store, pipeline):
+    pipeline.ingest("wms", [stock("s1", "SKU-1@DC1", on_hand=0)])
+    pipeline.ingest("erp", [order("e1", "PO-1", ("SKU-1", 2))])
+    pipeline.ingest("erp", [order("e2", "PO-2", ("SKU-1", 2))])
+    pipeline.ingest("shop", [order("o1", "SO-1", ("SKU-1", 1))])  # shop refuses: its change never applied
+    assert len(store.list_exceptions(kind="insufficient_stock")) == 3
+    pipeline.ingest("wms", [stock("r1", "SKU-1@DC1", adjust={"on_hand": 3, "reason": "receipt"})])
+    assert holds(store, "PO-1") == ({"SKU-1": {"DC1": 2}}, None)
+    assert holds(store, "PO-2") == ({"SKU-1": {"DC1": 1}}, {"SKU-1": 1})
+    still = {e.key for e in store.list_exceptions(kind="insufficient_stock")}
+    assert still == {"PO-2", "SO-1"}  # PO-2 still waits for one; SO-1's refusal is for a person
+    [settled] = [e for e in store.list_exceptions(state="resolved", kind="insufficient_stock")]
+    assert settled.key == "PO-1"
+    trail = Inbox(store, pipeline).table.trail(settled.id)
+    assert [(a.actor, a.action) for a in trail] == [("logisync", "resolve")]

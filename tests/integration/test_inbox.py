@@ -347,9 +347,9 @@ def test_exceptions_with_nothing_to_replay_say_so(store, inbox):
 # -- bulk ------------------------------------------------------------------------------------------
 def test_bulk_retry_gives_each_exception_its_result_and_goes_on_after_a_refusal(store, pipeline, inbox):
     pipeline.ingest("shop", [order("o1", "SO-1", ("SKU-1", 1)), order("o2", "SO-2", ("SKU-1", 1))])
-    pipeline.ingest("market", [order("m1", "MK-1", ("SKU-1", 1))])  # applied, backordered
+    pipeline.ingest("market", [order("m1", "MK-1", ("SKU-2", 1))])  # applied, backordered (SKU-2 stays out)
     pipeline.ingest("shop", [order("o3", "SO-3", ("SKU-1", 1))])
-    pipeline.ingest("wms", [stock("s1", on_hand=3)])  # MK-1's backorder takes one unit at once
+    pipeline.ingest("wms", [stock("s1", on_hand=2)])
     seen: list[int] = []
     bulk = inbox.bulk(
         "retry", ExceptionFilter(kind="insufficient_stock"), "cli:ann", each=lambda r: seen.append(r.id)

@@ -263,6 +263,9 @@ class Batch:
             )
         self.tx.enqueue(self.deliveries)
         self.tx.open_exceptions(self.exceptions, self.received)
+        filled = [key for key, (skus, _) in self.waiting.items() if not skus]
+        if filled:  # their insufficient_stock exceptions (policy backorder) are settled
+            self.tx.settle_backorders(filled, self.received)
         self.tx.count_outcomes(dict(self.counts))
 
     def _assign_seqs(self, seqs: list[int]) -> None:

@@ -92,6 +92,16 @@ SQL_QUEUE = (
     "INSERT INTO backorders (order_key, sku, queued) VALUES (?, ?, ?) ON CONFLICT (order_key, sku) DO NOTHING"
 )
 SQL_UNQUEUE = "DELETE FROM backorders WHERE order_key = ?"
+SQL_BACKORDER_EXCEPTIONS = (
+    "SELECT id, detail FROM exceptions WHERE domain = 'order' AND key IN ({in}) "
+    "AND kind = 'insufficient_stock' AND state = 'open'"
+)
+SQL_RESOLVE_OPEN = (
+    "UPDATE exceptions SET state = 'resolved', updated_us = ? WHERE state = 'open' AND id IN ({in})"
+)
+SQL_TRAIL_ACTION = (
+    "INSERT INTO exception_actions (exception_id, at_us, actor, action, detail) VALUES (?, ?, ?, ?, ?)"
+)
 SQL_UNQUEUE_OTHERS = "DELETE FROM backorders WHERE order_key = ? AND NOT (sku IN ({in}))"
 
 
@@ -250,6 +260,26 @@ class SqlWriteTx:
                 self.store._many(self.cur, SQL_QUEUE, [(order_key, sku, queued) for sku in sorted(skus)])
             else:
                 self.store._fetch_none(self.cur, self.store._sql(SQL_UNQUEUE), (order_key,))
+
+    def settle_backorders(self, order_keys: Sequence[str], at_us: int) -> list[int]:
+        """Resolve the open `insufficient_stock` exceptions that backordered these orders (policy
+        `backorder`): nothing of them is backordered any more (filled, or cancelled). A refused change's exception (policy `reject`)
+        stays open: that change was never applied. Returns the ids resolved, in the audit trail."""
+        ids: list[int] = []
+        for chunk in _chunks(sorted(set(order_keys))):
+            sql, params = self.store._in(SQL_BACKORDER_EXCEPTIONS, [], chunk)
+            for xid, detail in self.store._fetch(self.cur, sql, params):
+                if (loads(detail) or {}).get("policy") == "backorder":
+                    ids.append(xid)
+        if ids:
+            ids.sort()  # row locks in id order
+            sql, params = self.store._in(SQL_RESOLVE_OPEN, [at_us], ids)
+            self.store._fetch_none(self.cur, sql, params)
+            why = dumps({"why": "the order has nothing backordered any more"})
+            self.store._many(
+                self.cur, SQL_TRAIL_ACTION, [(i, at_us, "logisync", "resolve", why) for i in ids]
+            )
+        return ids
 
     def xrefs(self, system: str, kind: str, external_ids: Sequence[str]) -> dict[str, str]:
         """The canonical keys a system's external ids of one kind stand for (see `store/xrefs.py`)."""
