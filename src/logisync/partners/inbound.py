@@ -290,8 +290,16 @@ class _Receiver:
     ) -> list[str]:
         """Write the 997s (one interchange per group version) and the TA1; return where they went."""
         by_release: dict[str, list[OutboundSet]] = {}
+        d = self.cfg.delimiters
+        ours = {d.element, d.component, d.repetition, d.segment}
         for group, body in acks:
-            by_release.setdefault(group.release or self.cfg.version, []).append(OutboundSet("997", body))
+            # a 997 echoes the partner's control numbers and ids: one holding our delimiters (a
+            # broken file's) is echoed without them, rather than the 997 not being written at all
+            clean = [
+                [("".join(c for c in v if c not in ours) if ours & set(v) else v) for v in row]
+                for row in body
+            ]
+            by_release.setdefault(group.release or self.cfg.version, []).append(OutboundSet("997", clean))
         usage = ic.usage if ic.usage in ("P", "T") else None
         at = datetime.fromtimestamp(self.clock(), UTC)
         where: list[str] = []
