@@ -92,6 +92,7 @@ def root_cause(
     | unmappable_webhook | the sender | `shop webhooks its mapping cannot take` |
     | illegal_transition | the domain and the move | `order shipped → created` |
     | insufficient_stock | the channel and its policy | `channel shop (reject)` |
+    | bad_row | the system, the import and the column (or: rows that could not be read) | `erp stock: column Qty` |
     | others | the system and the domain | `wms order` |
     """
     p = {name: _text(value) for name, value in parts.items()}
@@ -117,6 +118,9 @@ def root_cause(
         return f"{system} webhooks its mapping cannot take"
     if kind == "illegal_transition":
         return f"{domain} {p.get('from', '—')} → {p.get('to') or p.get('to_status') or '—'}"
+    if kind == "bad_row" and "import" in p:
+        where = f"column {p['column']}" if p.get("column") else "rows that could not be read"
+        return f"{system} {p['import']}: {where}"
     if kind == "insufficient_stock" and "channel" in p:
         return f"channel {p['channel']} ({p.get('policy', '—')})"
     return " ".join(x for x in (system, domain) if x) or kind

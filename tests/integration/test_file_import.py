@@ -189,3 +189,15 @@ def test_a_system_whose_ids_the_hub_translates_gets_them_translated_by_the_pipel
     (note,) = report.notes
     assert (note.where, note.outcome) == ("line 3", "quarantined")
     assert "L-9" in note.reason
+
+
+def test_bad_rows_group_by_import_and_column_in_the_inbox(erp, store, tmp_path):
+    from logisync.inbox import Inbox
+    from logisync.store.inbox import ExceptionFilter
+
+    rows = "".join(f"I-1,DC{i},x\n" for i in range(5)) + "I-1\nI-7,DC1,1\n"
+    erp("stock").run(write(tmp_path, "stock-9.csv", "ItemNo,Whse,Qty\n" + rows))
+    groups = {(g.kind, g.cause): g.count for g in Inbox(store).groups(ExceptionFilter())}
+    assert groups[("bad_row", "erp stock: column Qty")] == 5
+    assert groups[("bad_row", "erp stock: rows that could not be read")] == 1
+    assert groups[("unknown_xref", "erp sku I-7")] == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from pathlib import Path
 
 import asyncssh
@@ -144,3 +145,36 @@ owners:
         assert (remote_out / "stock.ndjson").read_text().startswith('{"key":"SKU-1@DC1"')
     finally:
         store.close()
+
+
+def test_a_remote_file_still_growing_is_left_for_the_next_pull(sshd, tmp_path):
+    remote = sshd.root / "growing"
+    remote.mkdir()
+    (remote / "big.csv").write_text("Item,Site,Qty\n")
+    (remote / "done.csv").write_text("Item,Site,Qty\n")
+    folder = SftpFolder(settings(sshd, remote), env(sshd), settle=0.5)
+
+    async def pull_while_writing():
+        pulling = asyncio.create_task(folder.pull(tmp_path / "in"))
+        while not pulling.done():  # the sender keeps writing through both looks
+            with (remote / "big.csv").open("a") as fh:
+                fh.write("SKU-1,DC1,5\n")
+            await asyncio.sleep(0.05)
+        return await pulling
+
+    done = asyncio.run(pull_while_writing())
+    assert done.files == ["done.csv"] and done.skipped == ["big.csv"]
+    assert (remote / "big.csv").exists()
+
+
+def test_a_push_that_cannot_connect_keeps_the_file_for_the_next_tick(sshd, tmp_path):
+    outbox = tmp_path / "out"
+    outbox.mkdir()
+    (outbox / "stock.csv").write_text("x")
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    folder = SftpFolder(settings(sshd, sshd.root, port=port, timeout=2), env(sshd))
+    with pytest.raises(OSError):
+        asyncio.run(folder.push(outbox))
+    assert (outbox / "stock.csv").exists() and not (outbox / "sent" / "stock.csv").exists()

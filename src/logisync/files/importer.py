@@ -237,10 +237,12 @@ class _FileRun:
                 row.data,
                 kind="unknown_xref",
                 extra={
-                    "column": column,
+                    "rule": "unknown_xref",
+                    "field": name,
                     "value": external,
-                    "xref_kind": kind,
-                    "rule": "xref",
+                    "system": self.im.system,
+                    "kind": kind,
+                    "column": column,
                 },
             )
         self.pending = kept

@@ -46,6 +46,8 @@ PARTS: dict[str, tuple[str, ...]] = {
     "to_status": ("fields", "status"),
     "channel": ("channel",),
     "policy": ("policy",),
+    "column": ("column",),  # a bad row of a file: the column at fault
+    "import": ("import",),  # ... and the import that read it
 }
 _LISTS = ("owners", "conflicting")  # members that are JSON arrays (read back as JSON text in SQL)
 
