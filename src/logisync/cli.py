@@ -289,7 +289,9 @@ def reconcile(
         None, "--file", "-f", help="the snapshot file, instead of the sync map's source"
     ),
     fmt: str | None = typer.Option(
-        None, "--format", help="csv, json or ndjson (default: from the file name)"
+        None,
+        "--format",
+        help="csv, json, ndjson or x12-846 (default: from the file name; .x12 and .edi are 846s)",
     ),
     out: Path | None = typer.Option(None, "--out", "-o", help="where every variance goes (.csv or .parquet)"),
     history: bool = typer.Option(False, "--history", help="list the past runs instead of running one"),

@@ -297,3 +297,33 @@ def test_serve_s_schedule_runs_a_due_reconciliation_and_keeps_it(hub, tmp_path):
     asyncio.run(main())
     [run] = list_runs(hub, name="shop-inventory")
     assert run.state == "done" and run.system_keys == 10
+
+
+def x12_846(lines: list[tuple[str, int]]) -> str:
+    """An 846 from a partner: one LIN loop per (sku, on hand), all at DC1 (N1*WH in the heading)."""
+    body = ["BIA*00*SI*INV1*20261128", "N1*WH*Main*92*DC1"]
+    for sku, qty in lines:
+        body += [f"LIN**VN*{sku}", f"QTY*17*{qty}*EA"]
+    body.append(f"CTT*{len(lines)}")
+    segments = [
+        "ISA*00*          *00*          *ZZ*ACMESUPPLY     *ZZ*LOGISYNCHUB    *261128*0930*U*00401*000000101*0*P*>",
+        "GS*IB*ACMESUPPLY*LOGISYNCHUB*20261128*0930*101*X*004010",
+        "ST*846*0001",
+        *body,
+        f"SE*{len(body) + 2}*0001",
+        "GE*1*101",
+        "IEA*1*000000101",
+    ]
+    return "~\n".join(segments) + "~\n"
+
+
+def test_a_snapshot_from_an_x12_846(hub, tmp_path):
+    path = tmp_path / "acme.x12"
+    path.write_text(x12_846([(f"SKU-{i}", 10 if i != 4 else 6) for i in range(10)]))
+    result = Reconciler(hub, syncmap()).run(config(tmp_path, {"file": str(path)}))
+    assert result.summary.system_keys == 10 and result.summary.by_kind["differs"] == 1
+    assert result.summary.units == 4
+    broken = tmp_path / "broken.x12"
+    broken.write_text(x12_846([("SKU-1", 10)]).replace("SE*", "SE*9"))
+    with pytest.raises(SnapshotError, match=r"broken\.x12: segment"):
+        Reconciler(hub, syncmap()).run(config(tmp_path, {"file": str(broken)}))

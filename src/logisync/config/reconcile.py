@@ -70,7 +70,7 @@ class SourceConfig(_Section):
     """Where the snapshot comes from: exactly one of `file`, `http`, `query`."""
 
     file: str | None = None
-    format: Literal["csv", "json", "ndjson"] | None = None  # default: from the file's suffix
+    format: Literal["csv", "json", "ndjson", "x12-846"] | None = None  # default: from the file's suffix
     http: HttpSource | None = None
     query: QuerySource | None = None
 
@@ -86,7 +86,7 @@ class SourceConfig(_Section):
         return self
 
 
-FORMATS = ("csv", "json", "ndjson")
+FORMATS = ("csv", "json", "ndjson", "x12", "edi")  # what a file's suffix may say (.x12/.edi: an 846)
 
 
 class FieldConfig(_Section):

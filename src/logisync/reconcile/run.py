@@ -110,6 +110,7 @@ class Reconciler:
             expected=expected,
             env=self.env,
             progress=lambda rows: self.events("reading the snapshot", rows),
+            partner=(config.system, _edi(self.syncmap, config.system)),
         ) as snapshot:
             self.events("reading the golden records", None)
             golden = read_golden(
@@ -195,6 +196,12 @@ class Reconciler:
         if exception is not None:
             self.store.resolve_exceptions([exception], now_us(), actor="reconcile --approve")
         return done
+
+
+def _edi(syncmap: SyncMap, system: str) -> Any:
+    """A trading partner's EDI settings (an 846 snapshot's default location, item qualifiers)."""
+    found = syncmap.systems.get(system)
+    return getattr(found, "edi", None) if found is not None else None
 
 
 def _describe(config: ReconcileConfig) -> str:

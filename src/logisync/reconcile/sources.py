@@ -20,6 +20,7 @@ import orjson
 import pyarrow as pa
 
 from .. import __version__
+from ..config.edi import EdiPartnerConfig
 from ..config.reconcile import FORMATS, HttpSource, QuerySource, SourceConfig
 from ..connectors.http import refused_address
 from ..domain.change import now_us
@@ -45,11 +46,13 @@ def open_snapshot(
     expected: Sequence[str],
     env: Mapping[str, str] | None = None,
     progress: Progress | None = None,
+    partner: tuple[str, EdiPartnerConfig | None] = ("", None),
 ) -> Iterator[Snapshot]:
-    """The snapshot a source names, ready for the engine (a temporary file lives until exit)."""
+    """The snapshot a source names, ready for the engine (a temporary file lives until exit).
+    `partner`: the system and its EDI settings, for an X12 846 file."""
     env = os.environ if env is None else env
     if config.file is not None:
-        yield file_snapshot(Path(config.file), config.format, columns)
+        yield file_snapshot(Path(config.file), config.format, columns, partner)
     elif config.http is not None:
         with tempfile.TemporaryDirectory(prefix="logisync-snapshot-") as folder:
             yield http_snapshot(config.http, Path(folder), columns, expected, env, progress)
@@ -59,14 +62,22 @@ def open_snapshot(
         raise SnapshotError("the source names no file, http or query")
 
 
-def file_snapshot(path: Path, fmt: str | None, columns: Mapping[str, str]) -> Snapshot:
-    """A CSV (with a header), a JSON array of objects, or NDJSON; taken when the file was written."""
+def file_snapshot(
+    path: Path,
+    fmt: str | None,
+    columns: Mapping[str, str],
+    partner: tuple[str, EdiPartnerConfig | None] = ("", None),
+) -> Snapshot:
+    """A CSV (with a header), a JSON array of objects, NDJSON, or an X12 846 (`.x12`, `.edi`);
+    taken when the file was written."""
     fmt = fmt or path.suffix.lower().lstrip(".")
     if fmt == "jsonl":
         fmt = "ndjson"
-    if fmt not in FORMATS:
+    if fmt in ("x12", "edi"):
+        fmt = "x12-846"
+    if fmt not in (*FORMATS, "x12-846"):
         raise SnapshotError(
-            f"{path}: cannot tell the format from the name (give --format csv, json or ndjson)"
+            f"{path}: cannot tell the format from the name (give --format csv, json, ndjson or x12-846)"
         )
     try:
         taken = int(path.stat().st_mtime * 1_000_000)
@@ -74,6 +85,11 @@ def file_snapshot(path: Path, fmt: str | None, columns: Mapping[str, str]) -> Sn
         raise SnapshotError(f"{path}: {exc.strerror or exc}") from None
     if not path.is_file():
         raise SnapshotError(f"{path}: not a file")
+    if fmt == "x12-846":
+        from .x12_source import read_846
+
+        table = read_846(path, *partner)
+        return Snapshot(SnapshotInput(str(path), table=table, columns=dict(columns)), taken, str(path))
     return Snapshot(SnapshotInput(str(path), path=path, format=fmt, columns=dict(columns)), taken, str(path))
 
 
