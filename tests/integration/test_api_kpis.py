@@ -53,3 +53,30 @@ def test_kpis_over_a_window_and_as_a_daily_series(store, syncmap, monkeypatch):
             assert answer.json()["error"]["message"]
         schema = client.get("/openapi.json").json()
         assert "fill_rate_units" in schema["paths"]["/v1/kpis"]["get"]["description"]
+
+
+def test_reconciliation_runs_newest_first_admin_only(store, syncmap, monkeypatch, tmp_path):
+    from logisync.config.reconcile import ReconcileConfig
+    from logisync.reconcile.run import Reconciler
+
+    set_keys(monkeypatch)
+    Pipeline(store, syncmap).ingest(
+        "wms", [Change(id="w1", domain=Domain.inventory, key="SKU-1@DC1", fields={"on_hand": 5})]
+    )
+    snap = tmp_path / "shop.csv"
+    cfg = ReconcileConfig.model_validate(
+        {"system": "shop", "domain": "inventory", "source": {"file": str(snap)}, "reports": str(tmp_path)}
+    )
+    for qty in (5, 3):
+        snap.write_text(f"key,on_hand\nSKU-1@DC1,{qty}\n")
+        Reconciler(store, syncmap).run(cfg)
+    app = create_app(with_admin(syncmap), store)
+    with LiveServer(app) as live, httpx.Client(base_url=live.url, timeout=30) as client:
+        assert client.get("/v1/reconcile/runs", headers=WMS).status_code == 403
+        runs = client.get("/v1/reconcile/runs", params={"name": "shop-inventory"}, headers=ADMIN).json()[
+            "runs"
+        ]
+    assert [r["id"] for r in runs] == [2, 1]
+    # run 1 found no difference; run 2's (5 against 3) is explained by the pending delivery to the shop
+    assert [(r["explained_keys"], r["variance_keys"], r["units"]) for r in runs] == [(1, 0, 0.0), (0, 0, 0.0)]
+    assert all(r["state"] == "done" for r in runs)

@@ -24,6 +24,7 @@ from .changes import changes_router
 from .exceptions import exceptions_router
 from .ingestor import Ingestor
 from .kpi import kpi_router
+from .reconcile import reconcile_router
 from .records import records_router
 from .responses import json_response
 from .routes_state import routes_router
@@ -105,6 +106,7 @@ def create_app(
     app.include_router(routes_router(syncmap, store, keyring, dispatcher))
     app.include_router(exceptions_router(syncmap, store, keyring, dispatcher))
     app.include_router(kpi_router(syncmap, store, keyring))
+    app.include_router(reconcile_router(store, keyring))
 
     @app.get("/healthz", tags=["health"], response_model=Health, summary="Liveness")
     async def healthz() -> Any:
