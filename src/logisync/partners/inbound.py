@@ -24,9 +24,11 @@ document, and those changes are in the exceptions inbox like any other system's.
 
 from __future__ import annotations
 
+import pickle
+import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,7 +38,7 @@ from ..config.edi import EdiPartnerConfig
 from ..config.model import SyncMap
 from ..domain.change import Change
 from ..edi.ack import acknowledge, build_ta1, set_status
-from ..edi.envelope import parse
+from ..edi.envelope import EnvelopeReader, Event
 from ..edi.interchange import FunctionalGroup, Interchange, TransactionSet, duplicate_key
 from ..edi.problems import Code, Level, Problem
 from ..edi.sets import INBOUND, Context
@@ -120,23 +122,83 @@ def receive(
 
         outbox = FolderOutbox(cfg.outbox) if cfg.outbox else MemoryOutbox()
     receiver = _Receiver(partner, cfg, pipeline, store, outbox, name, clock, batch)
-    parsed = parse(source, supported=[*cfg.sends, "997"])
-    report = InboundReport(partner, name, problems=[str(p) for p in parsed.problems])
-    if parsed.problems and not parsed.interchanges:
+    reader = EnvelopeReader(source, supported=[*cfg.sends, "997"])
+    report = InboundReport(partner, name)
+    ic: Interchange | None = None
+    group: FunctionalGroup | None = None
+    tset: TransactionSet | None = None
+    spool = _Spool()
+    try:
+        for event, value in reader:
+            if event is Event.segment:
+                assert tset is not None
+                tset.segments.append(value)  # type: ignore[arg-type]
+            elif event is Event.set:
+                tset = value  # type: ignore[assignment]
+                if group is not None:
+                    group.sets.append(tset)  # type: ignore[arg-type]
+            elif event is Event.set_end:
+                if ic is not None and group is not None and tset is not None:
+                    receiver.map_set(ic, group, tset, spool)  # and its segments are let go
+                tset = None
+            elif event is Event.group:
+                group = value  # type: ignore[assignment]
+                if ic is not None:
+                    ic.groups.append(group)  # type: ignore[arg-type]
+            elif event is Event.interchange:
+                ic = value  # type: ignore[assignment]
+            elif event is Event.interchange_end:
+                assert ic is not None
+                report.interchanges.append(receiver.interchange(ic, spool))
+                spool.close()
+                spool = _Spool()
+                ic = group = tset = None
+    finally:
+        spool.close()
+    report.problems = [str(p) for p in reader.problems]
+    if reader.problems and not report.interchanges:
         receiver.ledger.open_exceptions(
             [
                 NewException(
                     "edi_rejected",
-                    f"{name or 'a file'} from {partner} is not X12: {parsed.problems[0]}; nothing was applied",
+                    f"{name or 'a file'} from {partner} is not X12: {reader.problems[0]}; nothing was applied",
                     system=partner,
                     detail={"file": name, "problems": report.problems[:20]},
                 )
             ],
             receiver.now(),
         )
-    for ic in parsed.interchanges:
-        report.interchanges.append(receiver.interchange(ic))
     return report
+
+
+class _Spool:
+    """The changes of an interchange's mapped sets, kept on disk until the interchange is known to
+    be whole (an error at its IEA rejects it all), so a file of any size is read in bounded memory."""
+
+    CHUNK = 5000
+
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115 (the spool owns it: `close`)
+        self.index: dict[int, list[tuple[int, int]]] = {}  # id(set) -> [(offset, changes)]
+        self.notes: list[str] = []
+
+    def put(self, tset: TransactionSet, changes: list[Change]) -> None:
+        for i in range(0, len(changes), self.CHUNK):
+            part = changes[i : i + self.CHUNK]
+            offset = self.file.seek(0, 2)
+            pickle.dump(part, self.file, protocol=pickle.HIGHEST_PROTOCOL)
+            self.index.setdefault(id(tset), []).append((offset, len(part)))
+
+    def count(self, tset: TransactionSet) -> int:
+        return sum(n for _, n in self.index.get(id(tset), []))
+
+    def changes(self, tset: TransactionSet) -> Iterator[list[Change]]:
+        for offset, _ in self.index.get(id(tset), []):
+            self.file.seek(offset)
+            yield pickle.load(self.file)  # our own file, written above
+
+    def close(self) -> None:
+        self.file.close()
 
 
 def receive_path(
@@ -184,7 +246,27 @@ class _Receiver:
     def now(self) -> int:
         return int(self.clock() * 1_000_000)
 
-    def interchange(self, ic: Interchange) -> InterchangeResult:
+    def map_set(self, ic: Interchange, group: FunctionalGroup, tset: TransactionSet, spool: _Spool) -> None:
+        """Map one set as soon as it ends (streaming); its changes go to the spool, its segments
+        are let go. A partner's 997s keep theirs: they are read once the interchange is whole."""
+        if group.functional_id == "FA":
+            return
+        try:
+            if tset.rejected:
+                return
+            reader = INBOUND.get(tset.code)
+            if reader is None:  # a set the partner may send but no map reads: refused, not dropped
+                tset.problems.append(_unsupported(tset))
+                return
+            out = reader(tset, self._context(ic, group))
+            tset.problems.extend(out.problems)
+            spool.notes += out.notes
+            if out.changes and not out.rejected:
+                spool.put(tset, out.changes)
+        finally:
+            tset.segments = []
+
+    def interchange(self, ic: Interchange, spool: _Spool) -> InterchangeResult:
         self._check_parties(ic)
         qualifier, sender_id, control = duplicate_key(ic)
         sender = f"{qualifier}/{sender_id}"
@@ -193,23 +275,10 @@ class _Receiver:
         if earlier is not None:
             return self._duplicate(ic, result, earlier.state, earlier.received_us)
         exceptions: list[NewException] = []
-        mapped: dict[int, list[Change]] = {}
+        result.notes += spool.notes
         for group in ic.groups:
-            if group.functional_id == "FA":
-                if not ic.rejected and not group.rejected:
-                    result.notes += settle_997s(self.ledger, self.partner, group, self.now())
-                continue
-            for tset in group.sets:
-                if ic.rejected or group.rejected or tset.rejected:
-                    continue
-                reader = INBOUND.get(tset.code)
-                if reader is None:  # a set the partner may send but no map reads: refused, not dropped
-                    tset.problems.append(_unsupported(tset))
-                    continue
-                out = reader(tset, self._context(ic, group))
-                tset.problems.extend(out.problems)
-                mapped[id(tset)] = out.changes
-                result.notes += out.notes
+            if group.functional_id == "FA" and not ic.rejected and not group.rejected:
+                result.notes += settle_997s(self.ledger, self.partner, group, self.now())
         ack = acknowledge(ic)  # every problem is attached now: the 997s say what the sets became
         bodies = {id(group): body for group, body in ack.acks}
         if ic.rejected:
@@ -228,12 +297,12 @@ class _Receiver:
                     if not ic.rejected:
                         exceptions.append(self._rejected_set(ic, group, tset, bodies.get(id(group), [])))
                     continue
-                changes = mapped.get(id(tset), [])
-                outcome.changes = len(changes)
+                outcome.changes = spool.count(tset)
                 src = f"x12:{self.name or '-'}#{ic.control}/{group.control}/{tset.control}"
-                for i in range(0, len(changes), self.batch):
-                    for o in self.pipeline.ingest(self.partner, changes[i : i + self.batch], source=src):
-                        outcome.outcomes[o.outcome.value] += 1
+                for changes in spool.changes(tset):
+                    for i in range(0, len(changes), self.batch):
+                        for o in self.pipeline.ingest(self.partner, changes[i : i + self.batch], source=src):
+                            outcome.outcomes[o.outcome.value] += 1
         result.acks = self._answer(ic, ack.ta1, ack.acks)
         detail = {
             "file": self.name,
