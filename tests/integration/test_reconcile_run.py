@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fixtures.loopback_target import free_port
 from logisync.config import parse_syncmap
@@ -21,6 +23,7 @@ from logisync.pipeline import Pipeline
 from logisync.reconcile.errors import SnapshotError
 from logisync.reconcile.run import Reconciler
 from logisync.reconcile.schedule import due, next_tick, run_schedule
+from logisync.store import open_store
 from logisync.store.reconcile_runs import list_runs
 
 MAP = """\
@@ -327,3 +330,46 @@ def test_a_snapshot_from_an_x12_846(hub, tmp_path):
     broken.write_text(x12_846([("SKU-1", 10)]).replace("SE*", "SE*9"))
     with pytest.raises(SnapshotError, match=r"broken\.x12: segment"):
         Reconciler(hub, syncmap()).run(config(tmp_path, {"file": str(broken)}))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    seen=st.lists(st.integers(0, 30), min_size=10, max_size=10),
+    extra=st.integers(0, 3),
+    max_keys=st.integers(0, 12),
+    max_pct=st.sampled_from([0.0, 1.0, 5.0, 20.0, 100.0]),
+)
+def test_end_to_end_a_run_never_pushes_past_its_thresholds(tmp_path_factory, seen, extra, max_keys, max_pct):
+    """Through the whole run on a real store: whatever the snapshot says, the outbox rows a run adds
+    are within max_keys keys and max_units_pct of the hub's units, or there are none."""
+    folder = tmp_path_factory.mktemp("run")
+    store = open_store(f"sqlite:///{folder / 'hub.db'}")
+    try:
+        Pipeline(store, syncmap()).ingest(
+            "wms",
+            [
+                Change(id=f"w{i}", domain=Domain.inventory, key=f"SKU-{i}@DC1", fields={"on_hand": 10})
+                for i in range(10)
+            ],
+        )
+        store._execute("DELETE FROM outbox")
+        values = {i: v for i, v in enumerate(seen)} | {100 + j: 1 for j in range(extra)}
+        snap = write_csv(folder / "shop.csv", values)
+        auto = {"mode": "auto", "max_keys": max_keys, "max_units_pct": max_pct}
+        result = Reconciler(store, syncmap()).run(config(folder, {"file": str(snap)}, corrections=auto))
+        pushed = [
+            k
+            for (k,) in store._query(
+                "SELECT key FROM outbox WHERE origin = ?", [f"reconcile run {result.run_id}"]
+            )
+        ]
+        units = sum(abs(seen[int(k.split("-")[1].split("@")[0])] - 10) for k in pushed)
+        assert len(pushed) <= max_keys
+        assert units <= max_pct / 100 * 100  # the hub holds 100 units
+        differing = sum(1 for v in seen if v != 10) + extra
+        if not pushed and differing:
+            held = result.corrections["held"]
+            manual_only = differing == extra  # only keys the hub has no record of: a person's
+            assert held or manual_only
+    finally:
+        store.close()
