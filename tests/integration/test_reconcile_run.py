@@ -20,7 +20,7 @@ from logisync.config.reconcile import ReconcileConfig
 from logisync.domain.change import Change
 from logisync.domain.kinds import Domain
 from logisync.pipeline import Pipeline
-from logisync.reconcile.errors import SnapshotError
+from logisync.reconcile.errors import SnapshotError, SnapshotUnavailable
 from logisync.reconcile.run import Reconciler
 from logisync.reconcile.schedule import due, next_tick, run_schedule
 from logisync.store import open_store
@@ -196,9 +196,17 @@ def paged_server() -> Iterator[str]:
         page = int(request.query["page"])
         return web.json_response(rows[(page - 1) * 4 : page * 4])
 
+    async def busy(request: web.Request) -> web.Response:
+        return web.json_response({"error": "try later"}, status=503)
+
+    async def not_json(request: web.Request) -> web.Response:
+        return web.Response(text="<html>", content_type="text/html")
+
     port = free_port()
     loop = asyncio.new_event_loop()
     app = web.Application()
+    app.router.add_get("/busy", busy)
+    app.router.add_get("/html", not_json)
     app.router.add_get("/linked", linked)
     app.router.add_get("/numbered", numbered)
     runner = web.AppRunner(app)
@@ -244,6 +252,18 @@ def test_an_http_snapshot_on_a_private_address_is_refused_unless_allowed(hub, tm
         Reconciler(hub, syncmap()).run(
             config(tmp_path, {"http": {"url": paged_server + "/numbered", "page_param": "page"}})
         )
+
+
+def test_an_http_snapshot_that_fails_says_whether_to_try_again(hub, tmp_path, paged_server):
+    busy = config(tmp_path, {"http": {"url": paged_server + "/busy", "allow_private_network": True}})
+    with pytest.raises(SnapshotUnavailable, match="answered 503; try again later") as caught:
+        Reconciler(hub, syncmap()).run(busy)
+    assert caught.value.transient
+    html = config(tmp_path, {"http": {"url": paged_server + "/html", "allow_private_network": True}})
+    with pytest.raises(SnapshotError, match="the answer is not JSON") as caught:
+        Reconciler(hub, syncmap()).run(html)
+    assert not caught.value.transient
+    assert [r.state for r in list_runs(hub)] == ["failed", "failed"]
 
 
 def test_a_snapshot_from_a_query_on_the_systems_database(hub, tmp_path):
