@@ -86,3 +86,24 @@ def test_an_x12_file_goes_through_the_edi_engine(tmp_path):
     assert again.exit_code == 0, again.output
     assert table(again.stdout)["applied"] == "0"
     assert "duplicate" in again.stderr
+
+
+def test_check_lists_each_systems_files_and_whether_their_secrets_are_set(tmp_path):
+    config = tmp_path / "hub.yaml"
+    config.write_text(
+        "systems:\n  erp:\n    kind: erp\n    files:\n"
+        "      inbox: {folder: /srv/erp/in, schedule: '*/5 * * * *', sftp: {host: sftp.erp.example, user: hub, path: /out, key_path_env: ERP_SFTP_KEY}}\n"
+        "      outbox: {folder: /srv/erp/out}\n"
+        "      imports: [{name: stock, domain: inventory, format: csv, match: 'stock*.csv', fields: {sku: A, location: B, on_hand: {from: C, type: int}}}]\n"
+        "      exports: [{name: nightly, domain: inventory, format: csv, schedule: '0 2 * * *', columns: {Item: sku, Qty: on_hand}}]\n"
+    )
+    result = CliRunner().invoke(
+        app, ["check", str(config)], env={"COLUMNS": "250", "ERP_SFTP_KEY": "/keys/erp"}
+    )
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.stdout.splitlines() if line.startswith("│ erp")]
+    assert any("inbox" in r and "*/5 * * * *" in r and "/srv/erp/in" in r for r in rows)
+    assert any("stock*.csv -> inventory: sku, location, on_hand" in r for r in rows)
+    assert any("nightly" in r and "inventory -> csv: Item, Qty" in r and "0 2 * * *" in r for r in rows)
+    assert "sftp hub@sftp.erp.example:22 /out" in result.stdout and "ERP_SFTP_KEY (set)" in result.stdout
+    assert "/keys/erp" not in result.stdout

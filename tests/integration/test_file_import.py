@@ -201,3 +201,43 @@ def test_bad_rows_group_by_import_and_column_in_the_inbox(erp, store, tmp_path):
     assert groups[("bad_row", "erp stock: column Qty")] == 5
     assert groups[("bad_row", "erp stock: rows that could not be read")] == 1
     assert groups[("unknown_xref", "erp sku I-7")] == 1
+
+
+def test_any_domain_an_order_with_a_line_from_one_row(store, tmp_path):
+    syncmap = parse_syncmap(
+        """\
+systems:
+  shop:
+    kind: marketplace
+    files:
+      imports:
+        - name: orders
+          domain: order
+          format: csv
+          key: "{number}"
+          id: "shop-order-{number}"
+          fields:
+            number: OrderNo
+            placed_at: {from: Placed, type: datetime, format: "%d/%m/%Y %H:%M"}
+            currency: {from: Cur, default: EUR}
+            lines.0.line_no: {default: 1}
+            lines.0.sku: Sku
+            lines.0.quantity: {from: Qty, type: int}
+            lines.0.unit_price: {from: Price, type: decimal}
+owners:
+  order.lines: shop
+""",
+        "hub.yaml",
+        env={},
+    )
+    spec = syncmap.systems["shop"].files.imports[0]
+    path = write(
+        tmp_path, "orders.csv", "OrderNo,Placed,Cur,Sku,Qty,Price\nSO-1,02/03/2026 09:30,,SKU-1,2,9.95\n"
+    )
+    report = FileImporter(Pipeline(store, syncmap), store, "shop", spec).run(path)
+    assert dict(report.counts) == {"applied": 1}, report.notes
+    order = store.get_record("order", "SO-1").fields
+    assert order["placed_at"] == "2026-03-02T09:30:00Z"  # a time without an offset is UTC
+    assert order["currency"] == "EUR"
+    assert order["lines"][0]["sku"] == "SKU-1" and order["lines"][0]["quantity"] == 2
+    assert store.get_change("shop", "shop-order-SO-1") is not None

@@ -22,6 +22,7 @@ ENTRY_POINT_GROUP = "logisync.connectors"
 BUILTIN: dict[str, str] = {
     "http": "logisync.connectors.http",  # signed webhooks and REST calls out
     "webhooks": "logisync.connectors.webhooks",  # signed webhooks in (POST /v1/webhooks/{system})
+    "files": "logisync.connectors.files",  # CSV/JSON/NDJSON files in and snapshots out, folder or SFTP
 }
 
 __all__ = ["BUILTIN", "ENTRY_POINT_GROUP", "Capabilities", "ConnectorSpec", "catalogue", "connector"]

@@ -44,6 +44,10 @@ def show_syncmap(console: Console, syncmap: SyncMap, filename: str) -> None:
     console.print(routes_table(syncmap))
     if any(system.edi is not None for system in syncmap.systems.values()):
         console.print(partners_table(syncmap))
+    if any(system.files is not None for system in syncmap.systems.values()):
+        from .files_view import files_table
+
+        console.print(files_table(syncmap))
 
 
 def systems_table(syncmap: SyncMap, scopes: Scopes) -> Table:

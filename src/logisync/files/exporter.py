@@ -67,19 +67,28 @@ def _getter(domain: Domain, source: str) -> Callable[[RecordState, dict[str, Any
     return get
 
 
-def _rows(store: Store, spec: FileExport) -> Iterator[dict[str, Any]]:
+def row_maker(spec: FileExport) -> Callable[[RecordState], dict[str, Any]]:
+    """The function that turns one record into the export's row (pure)."""
     domain = Domain(spec.domain)
     derive = CATALOG[domain].derive
     columns = spec.columns
     getters = {name: _getter(domain, source) for name, source in (columns or {}).items()}
-    for rec in store.iter_records(domain.value, prefix=spec.key_prefix):
+
+    def row(rec: RecordState) -> dict[str, Any]:
         fields = dict(rec.fields)
         if derive is not None:
             fields.update(derive(fields))
         if columns is None:
-            yield {"key": rec.key, **fields}
-        else:
-            yield {name: get(rec, fields) for name, get in getters.items()}
+            return {"key": rec.key, **fields}
+        return {name: get(rec, fields) for name, get in getters.items()}
+
+    return row
+
+
+def _rows(store: Store, spec: FileExport) -> Iterator[dict[str, Any]]:
+    row = row_maker(spec)
+    for rec in store.iter_records(spec.domain.value, prefix=spec.key_prefix):
+        yield row(rec)
 
 
 def export(store: Store, spec: FileExport, folder: Path, *, at: datetime | None = None) -> Exported:
