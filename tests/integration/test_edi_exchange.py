@@ -416,3 +416,21 @@ def test_x12_routes_are_checked_when_the_map_loads(route, problem, tmp_path):
     )
     with pytest.raises(ConfigError, match=re.escape(problem)):
         parse_syncmap(text, "hub.yaml", env={})
+
+
+def test_status_shows_our_groups_by_their_997(store, syncmap):
+    from rich.console import Console
+
+    from logisync.console.status import gather, tables
+
+    for n in (1, 2):
+        send_sets("acme", [_order(n)], syncmap=syncmap, store=store, outbox=MemoryOutbox(), at=AT)
+    check_overdue(store, int(AT.timestamp() * 1e6) + int(25 * HOUR * 1e6))
+    figures = gather(store, syncmap)
+    assert figures["edi_groups"] == {"acme": {"overdue": 2}}
+    console = Console(record=True, width=150)
+    for table in tables(figures):
+        console.print(table)
+    row = next(line for line in console.export_text().splitlines() if line.startswith("│ acme"))
+    cells = [c.strip() for c in row.split("│")[1:-1]]
+    assert cells == ["acme", "0", "0", "0", "0", "2"]  # waiting, accepted, partial, rejected, overdue

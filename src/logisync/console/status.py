@@ -13,6 +13,7 @@ from ..domain.change import now_us
 from ..domain.kinds import OutcomeKind
 from ..monitor.lag import route_lags
 from ..store import Store
+from ..store.edi_exchange import EdiLedger
 from ..store.outbox import OutboxQueue
 
 
@@ -34,6 +35,11 @@ def gather(store: Store, syncmap: SyncMap | None = None) -> dict[str, Any]:
         "outbox": outbox,
         "records": store.count_records(),
     }
+    edi: dict[str, dict[str, int]] = {}
+    for (partner, state), n in sorted(EdiLedger(store).count_groups().items()):  # type: ignore[arg-type]
+        edi.setdefault(partner, {})[state] = n
+    if edi:
+        figures["edi_groups"] = edi  # our X12 groups per partner, by what their 997 said
     if syncmap is not None:
         figures["routes"] = [lag.as_dict() for lag in route_lags(syncmap, store, now_us())]
         queue = OutboxQueue(store)  # type: ignore[arg-type]
@@ -77,9 +83,32 @@ def tables(figures: dict[str, Any]) -> list[Table]:
     if not figures["outbox"]:
         outbox.add_row("none", "0")
     shown = [received, exceptions, outbox]
+    if figures.get("edi_groups"):
+        shown.append(edi_table(figures["edi_groups"]))
     if "routes" in figures:
         shown.append(routes_table(figures["routes"]))
     return shown
+
+
+EDI_STATES = ("waiting", "accepted", "partial", "rejected", "overdue")
+
+
+def edi_table(groups: dict[str, dict[str, int]]) -> Table:
+    """Our X12 groups per trading partner, by what their 997 said (overdue: none came in time)."""
+    table = Table(title="EDI groups sent, by their 997", title_justify="left")
+    table.add_column("partner")
+    for state in EDI_STATES:
+        table.add_column(state, justify="right")
+    for partner, counts in groups.items():
+        cells = [
+            Text(
+                str(counts.get(s, 0)),
+                style="red" if s in ("rejected", "overdue", "partial") and counts.get(s) else "",
+            )
+            for s in EDI_STATES
+        ]
+        table.add_row(partner, *cells)
+    return table
 
 
 def routes_table(routes: list[dict[str, Any]]) -> Table:

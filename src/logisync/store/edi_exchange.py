@@ -217,6 +217,13 @@ class EdiLedger:
                 tx.open_exceptions(exceptions, now_us)
         return _group(rows[0]) if rows else None
 
+    def count_groups(self) -> dict[tuple[str, str], int]:
+        """Our groups by (partner, state): what `logisync status` shows."""
+        rows = self.store._query(
+            "SELECT partner, state, COUNT(*) FROM edi_outbound_groups GROUP BY partner, state"
+        )
+        return {(partner, state): int(n) for partner, state, n in rows}
+
     def overdue(self, now_us: int, limit: int = 1000) -> list[GroupRow]:
         """Groups still waiting for their 997 past their due time, oldest due first."""
         rows = self.store._query(
