@@ -378,7 +378,7 @@ def kpi(
     from .config.durations import parse_duration
     from .console.connect import opened, store_url
     from .console.kpi import kpi_table
-    from .console.output import dumps, fail, out
+    from .console.output import dumps, fail, out, when
     from .kpi.definitions import DIMENSIONS
     from .kpi.report import Window, compute
 
@@ -395,8 +395,8 @@ def kpi(
     if as_json:
         typer.echo(dumps({"window": window.as_dict(), "by": by, "kpis": [v.as_dict() for v in values]}))
         return
-    span = window.as_dict()
-    out().print(kpi_table(values, f"KPIs {span['since']} → {span['until']}" + (f" by {by}" if by else "")))
+    title = f"KPIs {when(window.since_us)} → {when(window.until_us)}" + (f" by {by}" if by else "")
+    out().print(kpi_table(values, title))
 
 
 app.add_typer(exceptions_app, name="exceptions")
