@@ -178,3 +178,40 @@ def test_a_push_that_cannot_connect_keeps_the_file_for_the_next_tick(sshd, tmp_p
     with pytest.raises(OSError):
         asyncio.run(folder.push(outbox))
     assert (outbox / "stock.csv").exists() and not (outbox / "sent" / "stock.csv").exists()
+
+
+def test_a_failing_push_opens_one_exception_and_the_first_success_resolves_it(sshd, tmp_path):
+    from logisync.store import open_store
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
+    text = f"""\
+store: sqlite:///{tmp_path / "hub.db"}
+systems:
+  erp:
+    kind: erp
+    files:
+      outbox: {{folder: {tmp_path / "out"}, sftp: {{host: 127.0.0.1, port: {dead_port}, user: {sshd.user}, key_path_env: {KEY_ENV}, known_hosts: {sshd.known_hosts}, path: {sshd.root / "alerts"}, timeout: 2}}}}
+      exports:
+        - {{name: stock-out, domain: inventory, format: ndjson, schedule: "@daily", filename: "stock.ndjson"}}
+"""
+    syncmap = parse_syncmap(text, "hub.yaml", env={})
+    store = open_store(syncmap.store)
+    try:
+        (erp,) = FileService.for_syncmap(syncmap, store, env=env(sshd)).systems
+        spec = syncmap.systems["erp"].files.exports[0]
+        asyncio.run(erp.export_tick(spec))
+        asyncio.run(erp.export_tick(spec))  # still failing: no second exception
+        (alert,) = store.list_exceptions(kind="transport_failed")
+        assert alert.system == "erp" and alert.reason.startswith("erp: push failed: ")
+        assert alert.detail["transport"] == "push"
+        assert (tmp_path / "out" / "stock.ndjson").exists()  # kept for the next tick
+
+        erp.push_to = SftpFolder(settings(sshd, sshd.root / "alerts"), env(sshd))  # the server is back
+        asyncio.run(erp.push())
+        assert (sshd.root / "alerts" / "stock.ndjson").exists()
+        assert store.list_exceptions(kind="transport_failed") == []
+        assert [x.state for x in store.list_exceptions(kind="transport_failed", state=None)] == ["resolved"]
+    finally:
+        store.close()

@@ -27,8 +27,9 @@ from croniter import croniter
 
 from ..config.files import FileExport, FilesConfig
 from ..config.model import SyncMap
+from ..domain.change import now_us
 from ..pipeline import Pipeline
-from ..store.base import Store
+from ..store.base import NewException, Store
 from .exporter import export
 from .folder import FolderInbox, Processed
 from .importer import FileReport
@@ -36,6 +37,7 @@ from .receive import receive_file
 from .sftp import SftpFolder
 
 log = logging.getLogger("logisync.files")
+TRANSPORT_FAILED = "transport_failed"  # the exception kind of a pull, push or export that fails
 Clock = Callable[[], float]
 
 
@@ -74,6 +76,7 @@ class SystemFiles:
         )
         outbox = files.outbox
         self.push_to = SftpFolder(outbox.sftp, env) if outbox is not None and outbox.sftp else None
+        self._alerts: dict[str, int] | None = None  # open transport_failed exceptions by transfer
 
     def _read(self, path: Path) -> FileReport:
         return receive_file(self.pipeline, self.store, self.system, path)
@@ -83,24 +86,82 @@ class SystemFiles:
         assert self.files.inbox is not None and self.inbox is not None
         self.stats.ticks += 1
         if self.pull_from is not None:
-            pulled = await self.pull_from.pull(Path(self.files.inbox.folder))
-            self.stats.pulled += pulled.files
-            self.stats.errors += pulled.errors
+            pull_from, folder = self.pull_from, Path(self.files.inbox.folder)
+
+            async def pull() -> list[str]:
+                pulled = await pull_from.pull(folder)
+                self.stats.pulled += pulled.files
+                return pulled.errors
+
+            await self._step("pull", pull)
         self.stats.processed += await asyncio.to_thread(self.inbox.process)
         await self.push()
 
     async def export_tick(self, spec: FileExport) -> None:
         assert self.files.outbox is not None
-        done = await asyncio.to_thread(export, self.store, spec, Path(self.files.outbox.folder))
-        self.stats.exported.append(done.path.name)
-        log.info("%s: exported %s (%d rows)", self.system, done.path.name, done.rows)
+        folder = Path(self.files.outbox.folder)
+
+        async def write() -> list[str]:
+            done = await asyncio.to_thread(export, self.store, spec, folder)
+            self.stats.exported.append(done.path.name)
+            log.info("%s: exported %s (%d rows)", self.system, done.path.name, done.rows)
+            return []
+
+        await self._step(f"export {spec.name}", write)
         await self.push()
 
     async def push(self) -> None:
         if self.push_to is not None and self.files.outbox is not None:
-            pushed = await self.push_to.push(Path(self.files.outbox.folder))
-            self.stats.pushed += pushed.files
-            self.stats.errors += pushed.errors
+            push_to, folder = self.push_to, Path(self.files.outbox.folder)
+
+            async def push() -> list[str]:
+                pushed = await push_to.push(folder)
+                self.stats.pushed += pushed.files
+                return pushed.errors
+
+            await self._step("push", push)
+
+    async def _step(self, what: str, work: Callable[[], Awaitable[list[str]]]) -> None:
+        """Run one transfer; while it fails, one open `transport_failed` exception says so (opened on
+        the first failure, resolved by the first success after it): someone is told, once."""
+        try:
+            errors = await work()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            errors = [f"{type(exc).__name__}: {exc}"]
+        if errors:
+            self.stats.errors += errors
+            log.warning("%s: %s failed: %s", self.system, what, "; ".join(errors))
+            await asyncio.to_thread(self._alert, what, errors)
+        else:
+            await asyncio.to_thread(self._clear, what)
+
+    def _open_alerts(self) -> dict[str, int]:
+        rows = self.store.list_exceptions(kind=TRANSPORT_FAILED, limit=1000)
+        return {str((r.detail or {}).get("transport")): r.id for r in rows if r.system == self.system}
+
+    def _alert(self, what: str, errors: list[str]) -> None:
+        if self._alerts is None:
+            self._alerts = self._open_alerts()
+        if what in self._alerts:
+            return
+        reason = f"{self.system}: {what} failed: {errors[0]}" + (
+            f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        )
+        exception = NewException(
+            TRANSPORT_FAILED, reason, system=self.system, detail={"transport": what, "errors": errors[:20]}
+        )
+        with self.store.write() as tx:
+            tx.open_exceptions([exception], now_us())
+        self._alerts = self._open_alerts()
+
+    def _clear(self, what: str) -> None:
+        if self._alerts is None:
+            self._alerts = self._open_alerts()
+        found = self._alerts.pop(what, None)
+        if found is not None:
+            self.store.resolve_exceptions([found], now_us())
 
 
 class FileService:
