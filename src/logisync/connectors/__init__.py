@@ -23,6 +23,7 @@ BUILTIN: dict[str, str] = {
     "http": "logisync.connectors.http",  # signed webhooks and REST calls out
     "webhooks": "logisync.connectors.webhooks",  # signed webhooks in (POST /v1/webhooks/{system})
     "files": "logisync.connectors.files",  # CSV/JSON/NDJSON files in and snapshots out, folder or SFTP
+    "edi": "logisync.connectors.edi",  # X12 with trading partners, 997s, acknowledgment tracking
 }
 
 __all__ = ["BUILTIN", "ENTRY_POINT_GROUP", "Capabilities", "ConnectorSpec", "catalogue", "connector"]
