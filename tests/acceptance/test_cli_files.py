@@ -107,3 +107,18 @@ def test_check_lists_each_systems_files_and_whether_their_secrets_are_set(tmp_pa
     assert any("nightly" in r and "inventory -> csv: Item, Qty" in r and "0 2 * * *" in r for r in rows)
     assert "sftp hub@sftp.erp.example:22 /out" in result.stdout and "ERP_SFTP_KEY (set)" in result.stdout
     assert "/keys/erp" not in result.stdout
+
+
+def test_the_examples_item_master_csv(tmp_path):
+    """The README's tour line: the example ERP's item CSV through its mapping, one bad row."""
+    args = ["ingest", str(ROOT / "examples" / "erp-items.csv"), "--system", "erp"]
+    args += [
+        "--config",
+        str(ROOT / "examples" / "logisync.yaml"),
+        "--store",
+        f"sqlite:///{tmp_path / 'hub.db'}",
+    ]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 1, result.output
+    assert table(result.stdout)["applied"] == "2" and table(result.stdout)["bad rows (quarantined)"] == "1"
+    assert "erp-items.csv: line 4: bad row: column Status: 'X' is not one of the codes A, D" in result.stderr
