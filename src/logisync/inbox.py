@@ -677,6 +677,13 @@ class Inbox:
                 "payload and the mapping error are in the detail: fix the mapping (or the sender), have "
                 f"{row.system} send the webhook again, then discard this"
             )
+        if row.kind in ("bad_row", "transport_failed") or (
+            row.kind == "unknown_xref" and (row.detail or {}).get("file")
+        ):
+            raise ActionRefused(
+                f"exception {row.id}: this {row.kind} never became a change, so there is nothing to {verb}. "
+                "Fix the file (or load the missing ids, or fix the transfer) and have it sent again, then discard this"
+            )
         if not row.system or not row.change_id:
             hint = (
                 f"; it resolves itself when route {row.route!r} catches up (discard it to close it now)"

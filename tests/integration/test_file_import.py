@@ -241,3 +241,40 @@ owners:
     assert order["currency"] == "EUR"
     assert order["lines"][0]["sku"] == "SKU-1" and order["lines"][0]["quantity"] == 2
     assert store.get_change("shop", "shop-order-SO-1") is not None
+
+
+def test_a_file_run_again_after_a_stop_does_not_quarantine_its_bad_rows_twice(erp, store, tmp_path):
+    path = write(tmp_path, "stock-5.csv", "ItemNo,Whse,Qty\nI-1,DC1,x\nI-1,DC2,1\nI-2,DC1,y\nI-2,DC2,2\n")
+    importer = erp("stock", batch=1)
+    real, calls = importer.pipeline.ingest, []
+
+    def failing(*args, **kw):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("store went away")
+        return real(*args, **kw)
+
+    importer.pipeline.ingest = failing
+    with pytest.raises(RuntimeError):
+        importer.run(path)
+    importer.pipeline.ingest = real
+    report = importer.run(path)
+    assert dict(report.counts) == {"bad_row": 2, "duplicate": 1, "applied": 1}
+    reasons = sorted(x.reason for x in store.list_exceptions())
+    assert reasons == [
+        "stock-5.csv:2: column Qty: expected a whole number, got 'x'",
+        "stock-5.csv:4: column Qty: expected a whole number, got 'y'",
+    ]
+    counts = store.outcome_counts()
+    assert counts[("erp", "inventory", "quarantined")] == 2
+    # again: lines 2 and 4 (bad rows quarantined before the stop, with their batches) and 3 (applied)
+    assert counts[("erp", "inventory", "duplicate")] == 3
+
+
+def test_a_bad_row_cannot_be_retried_from_the_inbox(erp, store, tmp_path):
+    from logisync.inbox import ActionRefused, Inbox
+
+    erp("stock").run(write(tmp_path, "stock-6.csv", "ItemNo,Whse,Qty\nI-1,DC1,x\n"))
+    (row,) = store.list_exceptions()
+    with pytest.raises(ActionRefused, match="never became a change, so there is nothing to retry"):
+        Inbox(store).retry(row.id, "cli:test")

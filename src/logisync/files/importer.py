@@ -6,7 +6,9 @@ exception in the inbox (kind `bad_row`, or `unknown_xref`) naming the file, the 
 column, counted as `quarantined` for its system and domain, and the other rows still go in.
 Before anything is read the file's SHA-256 is looked up: bytes this system sent before are not
 applied again, and the report says when and under which name they came. The receipt is written
-once the last row is committed; a file stopped midway can simply be run again.
+once the last row is committed; a file stopped midway can simply be run again: its applied rows
+come back as duplicates, and its bad rows (known by the change id they would have had, the
+file's hash and their line, kept as the exception's `change_id`) are not quarantined twice.
 """
 
 from __future__ import annotations
@@ -272,7 +274,13 @@ class _FileRun:
         place = f"{report.name}:{number}" if self.unit == "line" else f"{report.name} item {number}"
         self.bad.append(
             NewException(
-                kind, f"{place}: {reason}", self.im.spec.domain.value, None, self.im.system, detail=detail
+                kind,
+                f"{place}: {reason}",
+                self.im.spec.domain.value,
+                None,
+                self.im.system,
+                f"{self.id_prefix}:{number}",  # the row's would-be change id: the same bytes, the same row
+                detail=detail,
             )
         )
         report.counts[BAD_ROW] += 1
@@ -291,10 +299,17 @@ class _FileRun:
         """Open the bad rows' exceptions and count them as quarantined, in one transaction."""
         if not self.bad:
             return
-        domain = self.im.spec.domain.value
+        domain, system = self.im.spec.domain.value, self.im.system
+        seen = self.im.receipts.quarantined_rows(system, [x.change_id for x in self.bad if x.change_id])
+        new = [x for x in self.bad if x.change_id not in seen]
+        counts = {
+            (system, domain, OutcomeKind.quarantined.value): len(new),
+            (system, domain, OutcomeKind.duplicate.value): len(self.bad)
+            - len(new),  # a run again after a stop
+        }
         with self.im.store.write() as tx:
-            tx.open_exceptions(self.bad, now_us())
-            tx.count_outcomes({(self.im.system, domain, OutcomeKind.quarantined.value): len(self.bad)})
+            tx.open_exceptions(new, now_us())
+            tx.count_outcomes(counts)
         self.bad = []
 
     def _note(self, note: Note) -> None:

@@ -20,6 +20,11 @@ _PUT = (
     "INSERT INTO file_receipts (system, sha256, name, import_name, received_us, rows, counts) "
     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (system, sha256) DO NOTHING"
 )
+_QUARANTINED = (
+    "SELECT change_id FROM exceptions WHERE system = ? AND kind IN ('bad_row', 'unknown_xref') "
+    "AND change_id IN ({in})"
+)
+CHUNK = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,4 +61,13 @@ class FileReceipts:
             )
         found = self.get(system, sha256)
         assert found is not None
+        return found
+
+    def quarantined_rows(self, system: str, row_ids: list[str]) -> set[str]:
+        """Which of these rows (by the change id they would have had) were quarantined before: a
+        file run again after a stop must not open their exceptions twice."""
+        found: set[str] = set()
+        for i in range(0, len(row_ids), CHUNK):
+            sql, params = self.store._in(_QUARANTINED, [system], row_ids[i : i + CHUNK])
+            found.update(row[0] for row in self.store._query_raw(sql, params))
         return found
