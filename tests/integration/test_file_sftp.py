@@ -215,3 +215,53 @@ systems:
         assert [x.state for x in store.list_exceptions(kind="transport_failed", state=None)] == ["resolved"]
     finally:
         store.close()
+
+
+def test_serve_pulls_from_sftp_on_its_schedule(sshd, tmp_path):
+    import signal
+    import time
+
+    from fixtures.api_process import HubProcess
+    from logisync.store import open_store
+
+    remote = sshd.root / "serve-pull"
+    remote.mkdir()
+    config = tmp_path / "hub.yaml"
+    config.write_text(
+        f"""\
+store: sqlite:///{tmp_path / "hub.db"}
+systems:
+  erp:
+    kind: erp
+    files:
+      inbox:
+        folder: {tmp_path / "in"}
+        schedule: "* * * * * *"
+        settle: 0.1
+        sftp: {{host: {sshd.host}, port: {sshd.port}, user: {sshd.user}, key_path_env: {KEY_ENV}, known_hosts: {sshd.known_hosts}, path: {remote}}}
+      imports:
+        - {{name: stock, domain: inventory, format: csv, fields: {{sku: Item, location: Site, on_hand: {{from: Qty, type: int}}}}}}
+owners:
+  inventory.quantities: erp
+"""
+    )
+    process = HubProcess(config, {**os.environ, **env(sshd)}, tmp_path / "serve.log").start()
+    try:
+        (remote / ".stock.csv.part").write_text("Item,Site,Qty\nSKU-1,DC1,7\n")
+        os.replace(
+            remote / ".stock.csv.part", remote / "stock.csv"
+        )  # the partner's upload, renamed when done
+        done = tmp_path / "in" / "processed" / "stock.csv"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not done.exists():
+            time.sleep(0.1)
+        assert done.exists(), process.stderr()
+        assert os.listdir(remote / "processed") == ["stock.csv"]
+    finally:
+        process.signal(signal.SIGTERM)
+        process.wait()
+    store = open_store(f"sqlite:///{tmp_path / 'hub.db'}")
+    try:
+        assert store.get_record("inventory", "SKU-1@DC1").fields == {"on_hand": 7}
+    finally:
+        store.close()
