@@ -380,3 +380,53 @@ def test_a_fulfilment_marks_the_shops_order_shipped_in_canonical_names() -> None
             await shop.stop()
 
     run(go)
+
+
+def test_wms_takes_an_rma_receives_it_later_and_restocks_its_lines() -> None:
+    from logisync.sim.mappings import market_inbound, wms_inbound, wms_return
+
+    async def go() -> None:
+        secret = new_secret()
+        receiver = Receiver(secret, "standard-webhooks")
+        async with receiver as hub:
+            wms = SimWms("wms", clock=SimClock(3600), return_delay=600)
+            call_secret = new_secret()
+            await started(wms, hub, secret, call_secret)
+            await wms.receive("A", "DC1", 3)
+            ctx = type("Ctx", (), {"key": "RMA-M-1", "domain": "return"})()
+            rma = wms_return({"order_number": "M-1", "lines": [{"sku": "A", "quantity": 2}]}, ctx)
+            async with httpx.AsyncClient() as client:
+                for body, status in (
+                    (rma, 200),
+                    (rma, 200),  # sent again (the hub echoes a changed record): taken once
+                    ({"return": {"rma": "RMA-2", "lines": [{"sku": "A", "quantity": 0}]}}, 400),
+                ):
+                    raw, headers = signed(call_secret, body)
+                    assert (await client.post(wms.url, content=raw, headers=headers)).status_code == status
+            assert wms.rejected == ["return.lines[0].quantity: a whole number of units above 0, not 0"]
+            await until(lambda: wms.view("return")["RMA-M-1"]["status"] == "restocked")
+            assert wms.view("inventory")["A@DC1"]["on_hand"] == 5
+            await until(lambda: any(p.get("reason") == "return" for _, p in receiver.got))
+            returns = [p for _, p in receiver.got if p.get("type") == "return.received"]
+            assert [p["status"] for p in returns] == ["received", "restocked"]
+            [change] = wms_inbound(returns[0], None)
+            assert change["domain"] == "return" and change["key"] == "RMA-M-1"
+            assert change["fields"]["location"] == "DC1"
+            assert change["fields"]["lines"] == [
+                {"sku": "A", "quantity": 2, "disposition": "restock", "condition": "new"}
+            ]
+            await wms.stop()
+        # a marketplace's return request is an authorised RMA of canonical return lines
+        payload = {
+            "event": "order.return_requested",
+            "order": {"order_id": "M-1"},
+            "return_lines": [{"sku": "A", "quantity": 2}],
+        }
+        [request] = market_inbound(payload, None)
+        assert request == {
+            "domain": "return",
+            "key": "RMA-M-1",
+            "fields": {"order_number": "M-1", "status": "authorised", "lines": [{"sku": "A", "quantity": 2}]},
+        }
+
+    run(go)

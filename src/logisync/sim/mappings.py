@@ -34,6 +34,16 @@ def _lines(items: Any, where: str, sku: str, qty: str, pos: str) -> list[dict[st
     ]
 
 
+def _return_request(order: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """A marketplace's return request: an authorised RMA for the lines the customer sends back."""
+    lines = [
+        {"sku": line["sku"], "quantity": line["quantity"]}
+        for line in _lines(payload.get("return_lines"), "$.return_lines", "sku", "quantity", "line_no")
+    ]
+    fields = {"order_number": order, "status": "authorised", "lines": lines}
+    return {"domain": "return", "key": f"RMA-{order}", "fields": fields}
+
+
 # -- inbound ------------------------------------------------------------------------------------------
 
 
@@ -43,8 +53,7 @@ def shop_inbound(payload: Any, context: Any) -> list[dict[str, Any]]:
     if event == "cancelled":
         return [{"domain": "order", "key": key, "fields": {"status": "cancelled"}}]
     if event == "return_requested":
-        lines = _lines(payload.get("return_lines"), "$.return_lines", "sku", "quantity", "line_number")
-        return [{"domain": "return", "key": f"RMA-{key}", "fields": {"order_number": key, "lines": lines}}]
+        return [_return_request(key, payload)]
     lines = _lines(payload.get("line_items"), "$.line_items", "sku", "quantity", "line_number")
     fields = {
         "lines": lines,
@@ -61,8 +70,7 @@ def market_inbound(payload: Any, context: Any) -> list[dict[str, Any]]:
     if event == "order.cancelled":
         return [{"domain": "order", "key": key, "fields": {"status": "cancelled"}}]
     if event == "order.return_requested":
-        lines = _lines(payload.get("return_lines"), "$.return_lines", "sku", "quantity", "line_no")
-        return [{"domain": "return", "key": f"RMA-{key}", "fields": {"order_number": key, "lines": lines}}]
+        return [_return_request(key, payload)]
     lines = _lines(order.get("items"), "$.order.items", "seller_sku", "qty", "pos")
     fields = {
         "lines": lines,
@@ -81,6 +89,19 @@ def wms_inbound(payload: Any, context: Any) -> list[dict[str, Any]]:
     if kind == "order.status":
         fields = {"status": _need(payload, "status", "$"), "warehouse": payload.get("site")}
         return [{"domain": "order", "key": _need(payload, "order_no", "$"), "fields": fields}]
+    if kind == "return.received":
+        fields = {
+            "order_number": payload.get("order_number"),
+            "status": _need(payload, "status", "$"),
+            "location": _need(payload, "site", "$"),
+            "lines": [
+                {name: line[name] for name in ("sku", "quantity", "disposition", "condition") if name in line}
+                for line in _need(payload, "lines", "$")
+            ],
+        }
+        if fields["status"] == "received":
+            fields["received_at"] = payload.get("at")
+        return [{"domain": "return", "key": _need(payload, "rma", "$"), "fields": fields}]
     if kind == "shipment.confirmed":
         fields = {
             name: payload[name]
@@ -88,7 +109,9 @@ def wms_inbound(payload: Any, context: Any) -> list[dict[str, Any]]:
             if name in payload
         }
         return [{"domain": "shipment", "key": _need(payload, "shipment_no", "$"), "fields": fields}]
-    raise ValueError(f"$.type {kind!r} is not a WMS event (stock.changed, order.status, shipment.confirmed)")
+    raise ValueError(
+        f"$.type {kind!r} is not a WMS event (stock.changed, order.status, shipment.confirmed, return.received)"
+    )
 
 
 def carrier_inbound(payload: Any, context: Any) -> list[dict[str, Any]]:
@@ -190,5 +213,17 @@ def wms_order(fields: Mapping[str, Any], context: Any) -> dict[str, Any]:
             "lines": lines,
             "status": fields.get("status"),
             "channel": fields.get("channel"),
+        }
+    }
+
+
+def wms_return(fields: Mapping[str, Any], context: Any) -> dict[str, Any]:
+    lines = [{"sku": line["sku"], "quantity": line["quantity"]} for line in fields.get("lines") or []]
+    return {
+        "return": {
+            "rma": context.key,
+            "order_number": fields.get("order_number"),
+            "lines": lines,
+            "status": fields.get("status"),
         }
     }

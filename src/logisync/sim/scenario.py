@@ -21,6 +21,7 @@ Seconds = Annotated[float, BeforeValidator(parse_duration)]
 CHANNELS = ("shop", "market")  # the two simulated marketplaces
 SYSTEMS = ("wms", "erp", "shop", "market", "carrier")
 SystemName = Literal["wms", "erp", "shop", "market", "carrier"]
+DURATION_KNOBS = ("pick_delay", "ship_delay", "return_delay", "leg", "late_by")  # sim time, as durations
 
 
 def _all_systems() -> dict[SystemName, dict[str, Any]]:
@@ -220,7 +221,36 @@ def parse_scenario(text: str, filename: str = "<scenario>") -> Scenario:
     scenario.source = filename
     if scenario.faults:
         _check_faults(scenario, filename, lines)
+    _check_systems(scenario, filename, lines)
     return scenario
+
+
+def _check_systems(scenario: Scenario, filename: str, lines: dict[Any, int]) -> None:
+    """Each system's knobs are ones its simulated system takes, so a typo fails here, not mid-run."""
+    import inspect
+
+    from .carrier import SimCarrier
+    from .erp import SimErp
+    from .marketplace import SimMarketplace
+    from .system import SimSystem
+    from .wms import SimWms
+
+    classes: dict[str, type] = {"wms": SimWms, "erp": SimErp, "carrier": SimCarrier}
+    base = {"rate", "burst"}  # SimSystem's own knobs every system passes on
+    fixed = {"name", "clock", "faults", "seed", "kw"}  # set by the runner
+    for system, options in scenario.systems.items():
+        cls = classes.get(system, SimMarketplace)
+        known = (set(inspect.signature(cls).parameters) | base) - fixed
+        known |= set(inspect.signature(SimSystem.__init__).parameters) - fixed - {"self"}
+        for name, value in options.items():
+            where = _locate(filename, lines, ("systems", system, name), "")
+            if name not in known:
+                raise ConfigError(f"{where}not a knob of the {system} (known: {', '.join(sorted(known))})")
+            if name in DURATION_KNOBS:
+                try:
+                    options[name] = parse_duration(value)
+                except ValueError as exc:
+                    raise ConfigError(f"{where}{exc}") from None
 
 
 def _check_faults(scenario: Scenario, filename: str, lines: dict[Any, int]) -> None:

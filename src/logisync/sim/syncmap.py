@@ -62,6 +62,8 @@ class SimWiring:
                     entry["transport"]["compare_and_set"] = True
             if system.kind == "marketplace":
                 entry["writes"] = ["order", "return"]
+            if system.kind == "wms":
+                entry["writes"] = ["inventory", "order", "shipment", "return"]
             described[name] = entry
         owners: dict[str, Any] = {}
         kinds = {s.kind: n for n, s in systems.items()}
@@ -114,6 +116,15 @@ class SimWiring:
                     "domain": "order",
                     "to": kinds["wms"],
                     "mapping": f"{M}:wms_order",
+                    "sla": "10m",
+                }
+            )
+            routes.append(
+                {
+                    "name": "returns-to-wms",
+                    "domain": "return",
+                    "to": kinds["wms"],
+                    "mapping": f"{M}:wms_return",
                     "sla": "10m",
                 }
             )

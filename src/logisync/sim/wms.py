@@ -30,12 +30,17 @@ class SimWms(SimSystem):
         pick_delay: float = 300.0,
         ship_delay: float = 900.0,
         short_ship_rate: float = 0.0,
+        return_delay: float = 3600.0,
+        idempotent: bool = True,
         location: str = "DC1",
         **kw: Any,
     ) -> None:
         super().__init__(name, **kw)
         self.autopilot = autopilot
         self.pick_delay, self.ship_delay, self.short_ship_rate = pick_delay, ship_delay, short_ship_rate
+        self.return_delay = return_delay
+        self.idempotent = idempotent  # False: an order number sent again is a new order (a WMS bug)
+        self.returns: dict[str, dict[str, Any]] = {}  # RMA -> order_number, lines, status
         self.location = location
         self.stock: dict[str, dict[str, int]] = {}  # "SKU@LOC" -> on_hand, allocated
         self.orders: dict[str, dict[str, Any]] = {}
@@ -52,6 +57,8 @@ class SimWms(SimSystem):
             return {key: {k: v for k, v in o.items() if k != "allocations"} for key, o in self.orders.items()}
         if domain == "shipment":
             return {key: dict(s) for key, s in self.shipments.items()}
+        if domain == "return":
+            return {key: dict(r) for key, r in self.returns.items()}
         return {}
 
     # -- stock ------------------------------------------------------------------------------------
@@ -92,8 +99,10 @@ class SimWms(SimSystem):
     # -- orders -------------------------------------------------------------------------------------
 
     async def handle(self, body: Any, request: web.Request) -> Any:
+        if isinstance(body, dict) and isinstance(body.get("return"), dict):
+            return self._take_return(body["return"])
         if not isinstance(body, dict) or not isinstance(body.get("order"), dict):
-            raise BadCall("$", "the WMS takes {order: {number, lines}}")
+            raise BadCall("$", "the WMS takes {order: {number, lines}} or {return: {rma, lines}}")
         order = body["order"]
         number = order.get("number")
         if not isinstance(number, str) or not number:
@@ -110,7 +119,8 @@ class SimWms(SimSystem):
             if isinstance(qty, bool) or not isinstance(qty, int) or qty < 0:
                 raise BadCall(f"{where}.quantity", f"a whole number of units, not {qty!r}")
             checked.append({"line_no": line.get("line_no", i + 1), "sku": line["sku"], "quantity": qty})
-        if number in self.orders:
+        again = not self.idempotent and self.orders.get(number, {}).get("status") not in (None, "cancelled")
+        if number in self.orders and not (again and order.get("status") != "cancelled"):
             if order.get("status") == "cancelled" and self.orders[number]["status"] not in (
                 "shipped",
                 "cancelled",
@@ -221,6 +231,60 @@ class SimWms(SimSystem):
         if self.carrier is not None:
             self.carrier.follow(tracking, key)
         return key
+
+    # -- returns ------------------------------------------------------------------------------------
+
+    def _take_return(self, rma: dict[str, Any]) -> Any:
+        """An authorised return (RMA) the hub announces; the parcel arrives `return_delay` later."""
+        number = rma.get("rma")
+        if not isinstance(number, str) or not number:
+            raise BadCall("return.rma", "required, a non-empty string")
+        if number in self.returns:
+            return {"rma": number, "status": self.returns[number]["status"]}
+        lines = rma.get("lines")
+        if not isinstance(lines, list) or not lines:
+            raise BadCall("return.lines", "a non-empty list of {sku, quantity}")
+        checked = []
+        for i, line in enumerate(lines):
+            qty = line.get("quantity") if isinstance(line, dict) else None
+            if not isinstance(line, dict) or not isinstance(line.get("sku"), str):
+                raise BadCall(f"return.lines[{i}]", "a line is {sku, quantity}")
+            if isinstance(qty, bool) or not isinstance(qty, int) or qty <= 0:
+                raise BadCall(f"return.lines[{i}].quantity", f"a whole number of units above 0, not {qty!r}")
+            checked.append({"sku": line["sku"], "quantity": qty})
+        self.returns[number] = {
+            "order_number": rma.get("order_number"),
+            "lines": checked,
+            "status": "authorised",
+        }
+        if self.autopilot:
+            self.spawn(self._receive_return(number))
+        return {"rma": number, "status": "authorised"}
+
+    async def _receive_return(self, number: str) -> None:
+        """The parcel arrives: received, every line restocked, the stock reported."""
+        await self.clock.sleep(self.return_delay)
+        rma = self.returns[number]
+        for line in rma["lines"]:
+            line["disposition"], line["condition"] = "restock", "new"
+            self._position(line["sku"], self.location)["on_hand"] += line["quantity"]
+        for status in ("received", "restocked"):
+            rma["status"] = status
+            await self.send("return", number, self._return_payload(number))
+        for sku in dict.fromkeys(line["sku"] for line in rma["lines"]):
+            await self._report(sku, self.location, "return")
+
+    def _return_payload(self, number: str) -> dict[str, Any]:
+        rma = self.returns[number]
+        return {
+            "type": "return.received",
+            "rma": number,
+            "order_number": rma["order_number"],
+            "status": rma["status"],
+            "site": self.location,
+            "lines": [dict(line) for line in rma["lines"]],
+            "at": self.clock.now().isoformat(),
+        }
 
     def _order_payload(self, number: str) -> dict[str, Any]:
         order = self.orders[number]

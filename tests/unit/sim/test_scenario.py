@@ -73,3 +73,26 @@ def test_outages_are_written_as_at_and_for_and_handed_on_in_sim_seconds():
         fault_dict({"outages": [{"from": "20m"}]}, "faults.shop")
     with pytest.raises(ValueError, match=r"faults.shop.outages\[0\]: 'later' is not a duration"):
         fault_dict({"outages": [{"at": "later", "for": "5m"}]}, "faults.shop")
+
+
+def test_system_knobs_are_checked_and_their_durations_read():
+    s = parse_scenario(
+        MINIMAL + "systems:\n  wms: {pick_delay: 10m, short_ship_rate: 0.1}\n  carrier: {leg: 2h}\n"
+    )
+    assert s.systems == {"wms": {"pick_delay": 600, "short_ship_rate": 0.1}, "carrier": {"leg": 7200}}
+    with pytest.raises(
+        ConfigError, match=r"^bad.yaml:4: systems.wms.pick_dely: not a knob of the wms \(known: "
+    ):
+        parse_scenario(MINIMAL + "systems:\n  wms: {pick_dely: 3}\n", "bad.yaml")
+    with pytest.raises(ConfigError, match=r"^bad.yaml:5: systems.carrier.leg: 'soon' is not a duration"):
+        parse_scenario(MINIMAL + "systems:\n  wms: {}\n  carrier: {leg: soon}\n", "bad.yaml")
+
+
+def test_the_demo_is_a_scenario_with_a_fault_now_and_then():
+    from logisync.sim.demo import OUTAGE_FOR, demo_scenario
+
+    s = demo_scenario(compression=120, seed=4)
+    assert (s.compression, s.seed) == (120, 4)
+    windows = fault_dict(s.faults["market"], "faults.market")["outages"]
+    assert len(windows) > 100 and all(w["end"] - w["start"] == OUTAGE_FOR for w in windows)
+    assert sum(s.traffic.orders_per_hour.values()) > 0 and s.traffic.receipts_per_hour > 0
