@@ -51,14 +51,14 @@ def shop_inbound(payload: Any, context: Any) -> list[dict[str, Any]]:
     key = _need(payload, "id", "$")
     event = payload.get("event")
     if event == "cancelled":
-        return [{"domain": "order", "key": key, "fields": {"status": "cancelled"}}]
+        return [{"domain": "order", "key": key, "fields": {"cancel_requested": True}}]
     if event == "return_requested":
         return [_return_request(key, payload)]
     lines = _lines(payload.get("line_items"), "$.line_items", "sku", "quantity", "line_number")
     fields = {
         "lines": lines,
         "channel": context.system if context is not None else "shop",
-        "status": "created",
+        "placed_at": payload.get("created_at"),
     }
     return [{"domain": "order", "key": key, "fields": fields, "occurred_at": payload.get("created_at")}]
 
@@ -68,14 +68,14 @@ def market_inbound(payload: Any, context: Any) -> list[dict[str, Any]]:
     key = _need(order, "order_id", "$.order")
     event = payload.get("event")
     if event == "order.cancelled":
-        return [{"domain": "order", "key": key, "fields": {"status": "cancelled"}}]
+        return [{"domain": "order", "key": key, "fields": {"cancel_requested": True}}]
     if event == "order.return_requested":
         return [_return_request(key, payload)]
     lines = _lines(order.get("items"), "$.order.items", "seller_sku", "qty", "pos")
     fields = {
         "lines": lines,
         "channel": context.system if context is not None else "market",
-        "status": "created",
+        "placed_at": order.get("placed_at"),
     }
     return [{"domain": "order", "key": key, "fields": fields, "occurred_at": order.get("placed_at")}]
 
@@ -211,7 +211,7 @@ def wms_order(fields: Mapping[str, Any], context: Any) -> dict[str, Any]:
         "order": {
             "number": context.key,
             "lines": lines,
-            "status": fields.get("status"),
+            "status": "cancelled" if fields.get("cancel_requested") else fields.get("status"),
             "channel": fields.get("channel"),
         }
     }

@@ -9,7 +9,11 @@ products as `{"product": {...}}`. It signs its webhooks the Shopify way (topic `
 (at most `max_batch` per call); shipments as `{"shipment": {...}}`, products as
 `{"listing": {...}}`; a lower rate limit. It signs with Standard Webhooks.
 
-Both sell only what their own view shows available.
+Both sell only what they have: the level the hub last set, less the units sold since (`sold`).
+A sale does not change the level itself (what `view("inventory")` shows and compare-and-set
+compares): the hub hears of the order and sets a new level, which starts the count of units sold
+afresh. So a level the hub computed before a sale reached it makes those units sellable again: the
+race across channels that the hub's oversell guard is there for.
 """
 
 from __future__ import annotations
@@ -45,7 +49,8 @@ class SimMarketplace(SimSystem):
         self.flavour = flavour
         self.scheme = "shopify" if flavour == "shop" else "standard-webhooks"
         self.max_batch = max_batch
-        self.stock: dict[str, int] = {}
+        self.stock: dict[str, int] = {}  # the level the hub last set, per SKU
+        self.sold: dict[str, int] = {}  # units sold per SKU since the hub last set its level
         self.orders: dict[str, dict[str, Any]] = {}
         self.products: dict[str, dict[str, Any]] = {}
         self.shipments: dict[str, dict[str, Any]] = {}
@@ -110,6 +115,7 @@ class SimMarketplace(SimSystem):
                 status=409,
             )
         self.stock[sku] = available
+        self.sold.pop(sku, None)
         return {"sku": sku, "available": available}
 
     def _batch(self, items: list[Any]) -> Any:
@@ -122,20 +128,25 @@ class SimMarketplace(SimSystem):
             checked.append((_text(item, "sku", f"[{i}]"), _count(item.get("quantity"), f"[{i}].quantity")))
         for sku, quantity in checked:
             self.stock[sku] = quantity
+            self.sold.pop(sku, None)
         return {"updated": len(checked)}
 
     # -- what the marketplace does ------------------------------------------------------------------
+
+    def sellable(self, sku: str) -> int:
+        """Units of `sku` this marketplace will still sell: its level less what it sold since."""
+        return max(0, self.stock.get(sku, 0) - self.sold.get(sku, 0))
 
     async def place_order(self, lines: list[tuple[str, int]], order_id: str | None = None) -> str | None:
         """Sell `lines` when this marketplace's own view shows them available; the order key, or None."""
         wanted: dict[str, int] = {}
         for sku, qty in lines:
             wanted[sku] = wanted.get(sku, 0) + qty
-        if any(qty <= 0 or self.stock.get(sku, 0) < qty for sku, qty in wanted.items()):
+        if any(qty <= 0 or self.sellable(sku) < qty for sku, qty in wanted.items()):
             self.stats["orders_refused"] += 1
             return None
         for sku, qty in wanted.items():
-            self.stock[sku] -= qty
+            self.sold[sku] = self.sold.get(sku, 0) + qty
         key = order_id or f"{self.name.upper()}-{next(self._ids)}"
         body = [{"line_no": i, "sku": sku, "quantity": qty} for i, (sku, qty) in enumerate(lines, 1)]
         self.orders[key] = {"lines": body, "status": "placed", "channel": self.name}

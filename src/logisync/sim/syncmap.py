@@ -57,7 +57,13 @@ class SimWiring:
             if system.kind != "carrier":
                 entry["url"] = system.url
                 entry["signing"] = {"scheme": "standard-webhooks", "secret_env": _env(name, "SIGNING_SECRET")}
-                entry["transport"] = {"allow_private_network": True}
+                # the system's published rate limit, as an integrator writes it into the sync map:
+                # the hub's rate budget then spends the whole allowance and no more
+                entry["transport"] = {
+                    "allow_private_network": True,
+                    "rate": system.bucket.rate,
+                    "burst": system.bucket.burst,
+                }
                 if getattr(system, "flavour", None) == "shop":
                     entry["transport"]["compare_and_set"] = True
             if system.kind == "marketplace":

@@ -159,6 +159,10 @@ class SimSystem:
         task.add_done_callback(self._tasks.discard)
         return task
 
+    def busy(self) -> bool:
+        """Work still under way: a background task (a pick, a parcel moving) or a held webhook."""
+        return any(not t.done() for t in self._tasks) or bool(self._held)
+
     def down(self) -> bool:
         return self.faults.active_outage(self.clock.elapsed())
 

@@ -19,8 +19,8 @@ from typing import Any
 
 from .scenario import Scenario, Span
 
-RETURN_AFTER = 3600.0  # sim seconds after an order is placed before its customer may send it back
-RETURN_POLL = 600.0  # how often a pending return looks whether its order has shipped
+RETURN_AFTER = 1200.0  # sim seconds after an order is placed before its customer may send it back
+RETURN_POLL = 300.0  # how often a pending return looks whether its order has shipped
 CANCEL_AFTER = (30.0, 240.0)  # sim seconds after placing: cancellations come early, before picking
 SHIPPED = {"shipped", "partially_shipped", "delivered"}
 

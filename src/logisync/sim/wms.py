@@ -54,12 +54,21 @@ class SimWms(SimSystem):
         if domain == "inventory":
             return {key: dict(p) for key, p in self.stock.items()}
         if domain == "order":
-            return {key: {k: v for k, v in o.items() if k != "allocations"} for key, o in self.orders.items()}
+            return {key: self._order_view(o) for key, o in self.orders.items()}
         if domain == "shipment":
             return {key: dict(s) for key, s in self.shipments.items()}
         if domain == "return":
             return {key: dict(r) for key, r in self.returns.items()}
         return {}
+
+    @staticmethod
+    def _order_view(order: dict[str, Any]) -> dict[str, Any]:
+        """What the WMS took from the hub: the lines, and whether it was told to cancel.
+
+        Its own progress (status, units shipped per line) is what it reports, not what it holds
+        of the hub's record: the hub's status moves on (delivered, returned) without the WMS."""
+        lines = [{k: line[k] for k in ("line_no", "sku", "quantity")} for line in order["lines"]]
+        return {"lines": lines, "cancel_requested": order.get("cancel_requested", False)}
 
     # -- stock ------------------------------------------------------------------------------------
 
@@ -121,6 +130,8 @@ class SimWms(SimSystem):
             checked.append({"line_no": line.get("line_no", i + 1), "sku": line["sku"], "quantity": qty})
         again = not self.idempotent and self.orders.get(number, {}).get("status") not in (None, "cancelled")
         if number in self.orders and not (again and order.get("status") != "cancelled"):
+            if order.get("status") == "cancelled":
+                self.orders[number]["cancel_requested"] = True
             if order.get("status") == "cancelled" and self.orders[number]["status"] not in (
                 "shipped",
                 "cancelled",
@@ -128,6 +139,8 @@ class SimWms(SimSystem):
                 await self._cancel(number)
             return {"number": number, "status": self.orders[number]["status"]}
         self.orders[number] = {"lines": checked, "status": "received", "allocations": {}}
+        if order.get("status") == "cancelled":
+            self.orders[number].update(status="cancelled", cancel_requested=True)
         if self.autopilot and order.get("status") != "cancelled":
             self.spawn(self._fulfil(number))
         return {"number": number, "status": "received"}
