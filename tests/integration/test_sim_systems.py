@@ -200,7 +200,11 @@ def test_wms_ships_what_it_has_and_the_carrier_tracks_it_to_delivered() -> None:
                 lambda: any(p.get("result", {}).get("status") == "delivered" for _, p in receiver.got)
             )
             assert [t["status"] for t in carrier.view("tracking").values()] == ["delivered"]
-            assert wms.view("order")["O-1"]["status"] == "partially_shipped"
+            assert wms.orders["O-1"]["status"] == "partially_shipped"
+            assert wms.view("order")["O-1"] == {
+                "lines": [{"line_no": 1, "sku": "A", "quantity": 5}],
+                "cancel_requested": False,
+            }
             assert wms.view("inventory")["A@DC1"] == {"on_hand": 0, "allocated": 0}
             (shipment,) = wms.view("shipment").values()
             assert shipment["packages"][0]["lines"] == [{"sku": "A", "quantity": 3, "order_line_no": 1}]
