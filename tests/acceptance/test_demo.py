@@ -46,12 +46,24 @@ def read_banner(proc: subprocess.Popen[bytes], timeout: float = 60) -> tuple[str
 
 def test_the_demo_runs_serves_its_api_and_stops_cleanly_on_sigint(tmp_path: Path):
     store = f"sqlite:///{tmp_path / 'demo.db'}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "logisync", "demo", "--port", "0", "--store", store, "--compression", "600"],
-        stdout=subprocess.PIPE,
-        stderr=(tmp_path / "stderr.log").open("wb"),
-        cwd=tmp_path,
-    )
+    with (tmp_path / "stderr.log").open("wb") as stderr:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "logisync",
+                "demo",
+                "--port",
+                "0",
+                "--store",
+                store,
+                "--compression",
+                "600",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            cwd=tmp_path,
+        )
     try:
         url, key = read_banner(proc)
         auth = {"Authorization": f"Bearer {key}"}
@@ -61,7 +73,7 @@ def test_the_demo_runs_serves_its_api_and_stops_cleanly_on_sigint(tmp_path: Path
             shipped = None
             while time.monotonic() < deadline:  # the traffic flows: stock, then orders shipped
                 stock = client.get("/v1/records/inventory/SKU-001@DC1")
-                routes = {r["name"]: r for r in client.get("/v1/routes").json()["routes"]}
+                routes = {r["route"]: r for r in client.get("/v1/routes").json()["routes"]}
                 shipped = routes.get("shipments-to-shop", {})
                 if stock.status_code == 200 and client.get("/v1/records/order/SHOP-1").status_code == 200:
                     break
@@ -79,6 +91,8 @@ def test_the_demo_runs_serves_its_api_and_stops_cleanly_on_sigint(tmp_path: Path
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
     log = (tmp_path / "stderr.log").read_text()
     assert "logisync demo stopped:" in log and "Traceback" not in log, log
     hub = open_store(store)
