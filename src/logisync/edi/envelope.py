@@ -10,6 +10,7 @@ envelope it belongs to, with the segment's position and the element's.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
 from enum import Enum
 from typing import BinaryIO
 
@@ -226,26 +227,47 @@ class EnvelopeReader:
             )
 
 
+@dataclass
+class Position:
+    """Where a reader is in the tree it builds: the interchange, group and set now open."""
+
+    ic: Interchange | None = None
+    group: FunctionalGroup | None = None
+    tset: TransactionSet | None = None
+
+
+def assemble(reader: EnvelopeReader) -> Iterator[tuple[Event, Position]]:
+    """Each event of `reader` once placed in its tree: a body segment on its set, a set on its
+    group, a group on its interchange. The position is the same object each time; a set is
+    closed after its `set_end`, everything after its `interchange_end`."""
+    at = Position()
+    for event, value in reader:
+        if event is Event.segment:
+            assert at.tset is not None
+            at.tset.segments.append(value)  # type: ignore[arg-type]
+        elif event is Event.set:
+            at.tset = value  # type: ignore[assignment]
+            if at.group is not None:
+                at.group.sets.append(at.tset)  # type: ignore[arg-type]
+        elif event is Event.group:
+            at.group = value  # type: ignore[assignment]
+            if at.ic is not None:
+                at.ic.groups.append(at.group)  # type: ignore[arg-type]
+        elif event is Event.interchange:
+            at.ic = value  # type: ignore[assignment]
+        yield event, at
+        if event is Event.set_end:
+            at.tset = None
+        elif event is Event.interchange_end:
+            at.ic = at.group = at.tset = None
+
+
 def parse(source: bytes | BinaryIO | Iterable[bytes], *, supported: Collection[str] | None = None) -> Parsed:
     """Read X12 data into interchanges, groups and sets (body segments kept). Never raises on bad data."""
     reader = EnvelopeReader(source, supported=supported)
     interchanges: list[Interchange] = []
-    ic: Interchange | None = None
-    group: FunctionalGroup | None = None
-    tset: TransactionSet | None = None
-    for event, value in reader:
-        if event is Event.segment:
-            assert tset is not None
-            tset.segments.append(value)  # type: ignore[arg-type]
-        elif event is Event.set:
-            tset = value  # type: ignore[assignment]
-            if group is not None:
-                group.sets.append(tset)  # type: ignore[arg-type]
-        elif event is Event.group:
-            group = value  # type: ignore[assignment]
-            if ic is not None:
-                ic.groups.append(group)  # type: ignore[arg-type]
-        elif event is Event.interchange:
-            ic = value  # type: ignore[assignment]
-            interchanges.append(ic)  # type: ignore[arg-type]
+    for event, at in assemble(reader):
+        if event is Event.interchange:
+            assert at.ic is not None
+            interchanges.append(at.ic)
     return Parsed(interchanges, reader.problems)

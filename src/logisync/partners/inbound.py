@@ -38,7 +38,7 @@ from ..config.edi import EdiPartnerConfig
 from ..config.model import SyncMap
 from ..domain.change import Change
 from ..edi.ack import acknowledge, build_ta1, set_status
-from ..edi.envelope import EnvelopeReader, Event
+from ..edi.envelope import EnvelopeReader, Event, assemble
 from ..edi.interchange import FunctionalGroup, Interchange, TransactionSet, duplicate_key
 from ..edi.problems import Code, Level, Problem
 from ..edi.sets import INBOUND, Context
@@ -124,35 +124,17 @@ def receive(
     receiver = _Receiver(partner, cfg, pipeline, store, outbox, name, clock, batch)
     reader = EnvelopeReader(source, supported=[*cfg.sends, "997"])
     report = InboundReport(partner, name)
-    ic: Interchange | None = None
-    group: FunctionalGroup | None = None
-    tset: TransactionSet | None = None
     spool = _Spool()
     try:
-        for event, value in reader:
-            if event is Event.segment:
-                assert tset is not None
-                tset.segments.append(value)  # type: ignore[arg-type]
-            elif event is Event.set:
-                tset = value  # type: ignore[assignment]
-                if group is not None:
-                    group.sets.append(tset)  # type: ignore[arg-type]
-            elif event is Event.set_end:
-                if ic is not None and group is not None and tset is not None:
-                    receiver.map_set(ic, group, tset, spool)  # and its segments are let go
-                tset = None
-            elif event is Event.group:
-                group = value  # type: ignore[assignment]
-                if ic is not None:
-                    ic.groups.append(group)  # type: ignore[arg-type]
-            elif event is Event.interchange:
-                ic = value  # type: ignore[assignment]
+        for event, at in assemble(reader):
+            if event is Event.set_end:
+                if at.ic is not None and at.group is not None and at.tset is not None:
+                    receiver.map_set(at.ic, at.group, at.tset, spool)  # and its segments are let go
             elif event is Event.interchange_end:
-                assert ic is not None
-                report.interchanges.append(receiver.interchange(ic, spool))
+                assert at.ic is not None
+                report.interchanges.append(receiver.interchange(at.ic, spool))
                 spool.close()
                 spool = _Spool()
-                ic = group = tset = None
     finally:
         spool.close()
     report.problems = [str(p) for p in reader.problems]
