@@ -1,7 +1,7 @@
 """The hub's real calls out to the simulated systems: its signatures, compare-and-set and mappings.
 
-The systems' changes go in through `POST /v1/changes` with their API keys here (the inbound
-webhook endpoint is not on main yet); what is checked is the hub's half: the shop takes the
+The systems' changes go in through `POST /v1/changes` with their API keys here, so that only the
+hub's half is under test (their signed webhooks in: test_sim_hub_webhooks.py): the shop takes the
 hub's ATP by compare-and-set through `shop_outbound`, the market in batches, the WMS the order
 through `wms_order`, each checking the hub's Standard Webhooks signature.
 """
