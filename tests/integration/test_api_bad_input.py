@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 
 import pytest
@@ -202,3 +203,28 @@ def test_never_a_500(store, syncmap, monkeypatch, body):
     else:
         assert answer["error"]["message"]
         assert snapshot(store) == before
+
+
+def _locked(*args: object, **kwargs: object) -> None:
+    raise sqlite3.OperationalError("database is locked")
+
+
+def test_a_busy_store_answers_503_and_keeps_nothing(client, store, monkeypatch):
+    """A transient store fault is a 503 the sender retries, with Retry-After, never a 500."""
+    before = snapshot(store)
+    monkeypatch.setattr(store, "write", _locked)
+    answer = client.post(
+        "/v1/changes", content=batch(GOOD), headers={**WMS, "Content-Type": "application/json"}
+    )
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["error"]["code"] == "store_unavailable"
+    assert answer.headers["retry-after"] == "1"
+    monkeypatch.undo()
+    assert snapshot(store) == before
+
+
+def test_a_busy_store_answers_503_on_reads(client, store, monkeypatch):
+    monkeypatch.setattr(store, "get_record", _locked)
+    answer = client.get("/v1/records/inventory/SKU-1@DC1", headers=WMS)
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["error"]["code"] == "store_unavailable"

@@ -13,7 +13,7 @@ from ..domain.kinds import OutcomeKind
 from .auth import Caller, Keyring, authenticator, check_sender, check_write
 from .batch import check_media_type, parse_batch, read_body
 from .ingestor import Ingestor
-from .problems import store_unavailable
+from .problems import guarded
 from .responses import json_response
 from .schemas import ChangesResult, Problem
 
@@ -76,13 +76,7 @@ def changes_router(keyring: Keyring, ingestor: Ingestor, limits: Limits) -> APIR
         if not changes:
             return json_response(result([]))
         check_write(caller, [c.domain for c in changes], scopes)
-        try:
-            outcomes = await ingestor.ingest(caller.name, changes)
-        except Exception as exc:
-            problem = store_unavailable(exc)
-            if problem is None:
-                raise
-            raise problem from None
+        outcomes = await guarded(ingestor.ingest(caller.name, changes))
         return json_response(result(outcomes))
 
     return router

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import psycopg
 from fastapi import FastAPI, Request
@@ -20,6 +20,7 @@ from ..errors import LogisyncError
 from .responses import JSONBody, json_response
 
 log = logging.getLogger("logisync.api")
+T = TypeVar("T")
 
 MAX_LISTED = 50  # errors listed in one response; the message says how many there were
 _STATUS_CODES = {
@@ -92,6 +93,17 @@ def store_unavailable(exc: BaseException) -> ApiProblem | None:
         "the store cannot take this request right now; nothing was applied: retry the same request later",
         headers={"Retry-After": "1"},
     )
+
+
+async def guarded(pending: Awaitable[T]) -> T:
+    """Await a store call; a store fault a client should retry answers 503 (`store_unavailable`)."""
+    try:
+        return await pending
+    except Exception as exc:
+        problem = store_unavailable(exc)
+        if problem is None:
+            raise
+        raise problem from None
 
 
 async def _problem(request: Request, exc: Exception) -> JSONBody:

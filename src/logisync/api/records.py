@@ -18,7 +18,7 @@ from ..domain.change import from_us, to_us
 from ..domain.kinds import Domain
 from ..store.base import Store
 from .auth import Caller, Keyring, authenticator, check_read
-from .problems import ApiProblem, invalid, store_unavailable
+from .problems import ApiProblem, guarded, invalid
 from .responses import json_response
 from .schemas import Problem, RecordExplanation, RecordHistory, RecordView
 
@@ -65,13 +65,7 @@ def not_found(message: str) -> ApiProblem:
 
 async def read(fn: Callable[..., T], *args: Any) -> T:
     """Run a store read on a worker thread; a store fault that may pass answers 503."""
-    try:
-        return await run_in_threadpool(fn, *args)
-    except Exception as exc:
-        problem = store_unavailable(exc)
-        if problem is None:
-            raise
-        raise problem from None
+    return await guarded(run_in_threadpool(fn, *args))
 
 
 def current(store: Store, domain: Domain, key: str) -> dict[str, Any] | None:

@@ -31,7 +31,7 @@ from ..store.inbox import InboxTable
 from .batch import read_body
 from .changes import result
 from .ingestor import Ingestor
-from .problems import ApiProblem, invalid, store_unavailable
+from .problems import ApiProblem, guarded, invalid
 from .responses import json_response
 from .schemas import ChangesResult, Problem
 
@@ -111,13 +111,7 @@ def webhooks_router(
             raise invalid(kept, exc.problem.errors, exc.code) from None
         if not changes:
             return json_response(result([]))
-        try:
-            outcomes = await ingestor.ingest(system, changes, SOURCE)
-        except Exception as fault:
-            unavailable = store_unavailable(fault)
-            if unavailable is None:
-                raise
-            raise unavailable from None
+        outcomes = await guarded(ingestor.ingest(system, changes, SOURCE))
         return json_response(result(outcomes))
 
     return router
@@ -154,10 +148,4 @@ async def _keep(
         with store.write() as tx:
             tx.open_exceptions([opened], now_us())
 
-    try:
-        await asyncio.to_thread(write)
-    except Exception as fault:
-        problem = store_unavailable(fault)
-        if problem is None:
-            raise
-        raise problem from None
+    await guarded(asyncio.to_thread(write))
