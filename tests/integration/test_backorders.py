@@ -7,11 +7,7 @@ from typing import Any
 
 import pytest
 
-from fixtures.channels import RULES, SYNCMAP
-from logisync.domain.atp import channel_atp
-from logisync.domain.change import Change
-from logisync.domain.inventory import available
-from logisync.domain.kinds import Domain
+from fixtures.channels import SYNCMAP, atp, order, stock
 from logisync.inbox import Inbox
 from logisync.pipeline import Pipeline
 
@@ -21,17 +17,6 @@ def pipeline(store) -> Pipeline:
     return Pipeline(store, SYNCMAP)
 
 
-def stock(cid: str, key: str, **fields: Any) -> Change:
-    return Change(id=cid, domain=Domain.inventory, key=key, fields=fields)
-
-
-def order(cid: str, key: str, *lines: tuple[str, int], **fields: Any) -> Change:
-    body = dict(fields)
-    if lines:
-        body["lines"] = [{"line_no": i, "sku": sku, "quantity": n} for i, (sku, n) in enumerate(lines, 1)]
-    return Change(id=cid, domain=Domain.order, key=key, fields=body)
-
-
 def holds(store, key: str) -> tuple[Any, Any]:
     fields = store.get_record("order", key).fields
     return fields.get("reservations"), fields.get("backorders")
@@ -39,14 +24,6 @@ def holds(store, key: str) -> tuple[Any, Any]:
 
 def held_at(store, key: str) -> dict[str, int]:
     return store.get_record("inventory", key).fields.get("reserved_by") or {}
-
-
-def atp(store, channel: str, sku: str) -> int:
-    positions = {
-        r.key.rpartition("@")[2]: available(r.fields)
-        for r in store.iter_records("inventory", prefix=f"{sku}@")
-    }
-    return channel_atp(positions, RULES[channel])
 
 
 def test_a_receipt_fills_the_oldest_backorders_first_in_its_own_transaction(store, pipeline):

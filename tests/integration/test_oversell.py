@@ -10,8 +10,7 @@ import psycopg
 import pytest
 
 import logisync.pipeline.ingest as ingest_module
-from fixtures.channels import RULES, SYNCMAP
-from logisync.domain.atp import channel_atp
+from fixtures.channels import SYNCMAP, atp, order, stock
 from logisync.domain.change import Change
 from logisync.domain.inventory import available
 from logisync.domain.kinds import Domain
@@ -25,28 +24,9 @@ def pipeline(store) -> Pipeline:
     return Pipeline(store, SYNCMAP)
 
 
-def stock(cid: str, key: str, **fields: Any) -> Change:
-    return Change(id=cid, domain=Domain.inventory, key=key, fields=fields)
-
-
-def order(cid: str, key: str, *lines: tuple[str, int], **fields: Any) -> Change:
-    body = dict(fields)
-    if lines:
-        body["lines"] = [{"line_no": i, "sku": sku, "quantity": n} for i, (sku, n) in enumerate(lines, 1)]
-    return Change(id=cid, domain=Domain.order, key=key, fields=body)
-
-
 def position(store, key: str) -> dict[str, Any]:
     record = store.get_record("inventory", key)
     return {} if record is None else record.fields
-
-
-def atp(store, channel: str, sku: str) -> int:
-    positions = {
-        r.key.rpartition("@")[2]: available(r.fields)
-        for r in store.iter_records("inventory", prefix=f"{sku}@")
-    }
-    return channel_atp(positions, RULES[channel])
 
 
 def test_an_order_holds_its_units_at_once_and_every_channel_sees_less(store, pipeline):
