@@ -9,28 +9,15 @@ through `wms_order`, each checking the hub's Standard Webhooks signature.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
+from fixtures.sim_hub import sim_hub, until
 from logisync.sim.clock import SimClock
-from logisync.sim.hub import Hub, bind_loopback, validated
 from logisync.sim.marketplace import SimMarketplace
-from logisync.sim.syncmap import SimWiring
 from logisync.sim.system import SimSystem
 from logisync.sim.wms import SimWms
-from logisync.store import open_store
-
-DEADLINE = 60.0
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not condition():
-        assert time.monotonic() < deadline, "the condition never held"
-        await asyncio.sleep(0.05)
 
 
 def test_the_hub_calls_the_sim_systems_as_they_expect(tmp_path: Path) -> None:
@@ -41,16 +28,8 @@ def test_the_hub_calls_the_sim_systems_as_they_expect(tmp_path: Path) -> None:
             "shop": SimMarketplace("shop", flavour="shop", clock=clock),
             "market": SimMarketplace("market", flavour="market", clock=clock),
         }
-        sock = bind_loopback()
-        hub_url = "http://{}:{}".format(*sock.getsockname()[:2])
-        wiring = SimWiring.create(list(systems), hub_url)
-        for name, system in systems.items():
-            await system.start(wiring.links[name])
-        url = f"sqlite:///{tmp_path / 'hub.db'}"
-        store = open_store(url)
-        hub = Hub(validated(wiring.syncmap(systems, url), "sim"), store, wiring.env, sock)
-        await hub.start()
-        try:
+        async with sim_hub(tmp_path, systems) as hub:
+            hub_url, wiring = hub.url, hub.wiring
             async with httpx.AsyncClient(base_url=hub_url, timeout=15) as client:
 
                 async def send(system: str, change: dict[str, object]) -> None:
@@ -75,10 +54,5 @@ def test_the_hub_calls_the_sim_systems_as_they_expect(tmp_path: Path) -> None:
             for system in systems.values():
                 assert system.stats["rejected_signature"] == 0 and system.stats["rejected_malformed"] == 0
             assert shop.stats["conflicts"] == 0
-        finally:
-            await hub.stop()
-            for system in systems.values():
-                await system.stop()
-            store.close()
 
     asyncio.run(go())

@@ -8,26 +8,13 @@ go on to the other systems through the routes).
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from pathlib import Path
 
+from fixtures.sim_hub import sim_hub, until
 from logisync.sim.clock import SimClock
-from logisync.sim.hub import Hub, bind_loopback, validated
 from logisync.sim.marketplace import SimMarketplace
-from logisync.sim.syncmap import SimWiring
 from logisync.sim.system import HubLink, SimSystem
 from logisync.sim.wms import SimWms
-from logisync.store import open_store
-
-DEADLINE = 60.0
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not condition():
-        assert time.monotonic() < deadline, "the condition never held"
-        await asyncio.sleep(0.05)
 
 
 def test_sim_systems_send_signed_webhooks_that_become_records(tmp_path: Path) -> None:
@@ -37,20 +24,11 @@ def test_sim_systems_send_signed_webhooks_that_become_records(tmp_path: Path) ->
             "wms": SimWms("wms", clock=clock, autopilot=False),
             "shop": SimMarketplace("shop", flavour="shop", clock=clock),
         }
-        sock = bind_loopback()
-        hub_url = "http://{}:{}".format(*sock.getsockname()[:2])
-        wiring = SimWiring.create(list(systems), hub_url)
-        for name, system in systems.items():
-            await system.start(wiring.links[name])
-        url = f"sqlite:///{tmp_path / 'hub.db'}"
-        store = open_store(url)
-        syncmap = validated(wiring.syncmap(systems, url), "sim")
-        assert syncmap.systems["shop"].webhooks is not None  # the sim wires the endpoint
-        hub = Hub(syncmap, store, wiring.env, sock)
-        await hub.start()
-        wms, shop = systems["wms"], systems["shop"]
-        assert isinstance(wms, SimWms) and isinstance(shop, SimMarketplace)
-        try:
+        async with sim_hub(tmp_path, systems) as hub:
+            hub_url, store = hub.url, hub.store
+            assert hub.syncmap.systems["shop"].webhooks is not None  # the sim wires the endpoint
+            wms, shop = systems["wms"], systems["shop"]
+            assert isinstance(wms, SimWms) and isinstance(shop, SimMarketplace)
             await wms.receive("A", "DC1", 9)  # a Standard Webhooks-signed stock webhook
             sent = wms.sent[-1]
             assert sent.status == 200 and sent.change_ids == [sent.id]
@@ -81,10 +59,5 @@ def test_sim_systems_send_signed_webhooks_that_become_records(tmp_path: Path) ->
                 await forged.stop()
             assert store.get_record("inventory", "A@DC1").fields["on_hand"] == 9
             assert wms.stats["webhooks_failed"] == 1 and shop.stats["webhooks_failed"] == 0
-        finally:
-            await hub.stop()
-            for system in systems.values():
-                await system.stop()
-            store.close()
 
     asyncio.run(go())
