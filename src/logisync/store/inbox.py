@@ -64,12 +64,24 @@ class ExceptionFilter:
     key: str | None = None
     assignee: str | None = None
     since_us: int | None = None  # created at or after this moment
+    before_us: int | None = None  # created before this moment (the dashboard's "older than")
+    key_prefix: str | None = None  # the key starts with this (the dashboard's key search)
 
     def narrows(self) -> bool:
         """Whether anything beyond the state is given (bulk actions insist on it)."""
         return any(
             v is not None
-            for v in (self.kind, self.route, self.system, self.domain, self.key, self.assignee, self.since_us)
+            for v in (
+                self.kind,
+                self.route,
+                self.system,
+                self.domain,
+                self.key,
+                self.assignee,
+                self.since_us,
+                self.before_us,
+                self.key_prefix,
+            )
         )
 
 
@@ -309,6 +321,12 @@ def _where(where: ExceptionFilter) -> tuple[str, list[Any]]:
     if where.since_us is not None:
         clauses.append("created_us >= ?")
         params.append(where.since_us)
+    if where.before_us is not None:
+        clauses.append("created_us < ?")
+        params.append(where.before_us)
+    if where.key_prefix:  # substr, not LIKE: exact and case-sensitive in both dialects, no escaping
+        clauses.append("substr(key, 1, ?) = ?")
+        params += [len(where.key_prefix), where.key_prefix]
     return " AND ".join(clauses), params
 
 
