@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
-from typing import BinaryIO
+from itertools import compress, count
+from operator import itemgetter
+from typing import BinaryIO, NamedTuple
 
 from .checks import (
     SEGMENT_ID,
@@ -27,18 +29,37 @@ from .checks import (
 )
 from .interchange import FunctionalGroup, Interchange, Parsed, TransactionSet
 from .problems import Code, Level, Problem
-from .tokenizer import Segment, Tokenizer
+from .tokenizer import Batch, Segment, Tokenizer
 
 __all__ = ["EnvelopeReader", "Event", "FunctionalGroup", "Interchange", "Parsed", "TransactionSet", "parse"]
 
 _ENVELOPE = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
+_HEAD = itemgetter(slice(0, 4))  # a segment's first 4 characters: its id and the separator after it
+
+
+def _is_special(head: str, sep: str) -> bool:
+    """Whether a segment that starts with `head` is read on its own: an envelope segment, or an id
+    that is not a segment id (so every such segment gets its problem, with its position)."""
+    tag, has_sep, _ = head.partition(sep)
+    if not has_sep and len(head) == 4:
+        return True  # an id of 4 characters or more
+    return tag in _ENVELOPE or SEGMENT_ID.fullmatch(tag) is None
+
+
+class Run(NamedTuple):
+    """Body segments `start` to `stop` (excluded) of a chunk, all in the set now open."""
+
+    batch: Batch
+    start: int
+    stop: int
 
 
 class Event(Enum):
     interchange = "interchange"  # an ISA was read: the Interchange, header only
     group = "group"  # a GS
     set = "set"  # an ST
-    segment = "segment"  # a segment inside a set (the Segment)
+    segment = "segment"  # a segment inside a set (the Segment), from iterating the reader
+    segments = "segments"  # a run of segments inside a set (a `Run`), from `events()`
     set_end = "set_end"  # the set is complete: its trailer and problems are known
     group_end = "group_end"
     interchange_end = "interchange_end"
@@ -64,109 +85,61 @@ class EnvelopeReader:
         self.problems: list[Problem] = []
 
     def __iter__(self) -> Iterator[tuple[Event, object]]:
-        ic: Interchange | None = None
-        group: FunctionalGroup | None = None
-        tset: TransactionSet | None = None
-        controls: set[str] = set()  # ST02s of the open group
-        last: Segment | None = None
-        good_ids: set[str] = set()  # body segment ids already checked
-        for seg in self.tokenizer.read(strict=False):
-            last = seg
-            tag = seg.elements[0]
-            if tset is not None and tag not in _ENVELOPE:
-                tset.count += 1
-                if tag not in good_ids or seg.unreadable:
-                    if SEGMENT_ID.fullmatch(tag) and not seg.unreadable:
-                        good_ids.add(tag)
-                    else:
-                        check_body(tset, seg)
-                yield Event.segment, seg
-                continue
-            if tag == "ISA":
-                if ic is not None:
-                    yield from self._close(ic, group, tset, seg, "ISA")
-                    yield Event.interchange_end, ic
-                    group = tset = None
-                assert self.tokenizer.delimiters is not None
-                ic = Interchange(seg, self.tokenizer.delimiters)
-                ic.problems.extend(check_isa(seg, ic.delimiters))
-                if seg.index > 1 and seg[16] != ic.delimiters.component:
-                    ic.problems.append(
-                        problem(
-                            Code.isa_component_separator,
-                            seg,
-                            "this ISA declares other delimiters than the file's first ISA: "
-                            "send interchanges with other delimiters in files of their own",
-                            16,
-                        )
-                    )
-                yield Event.interchange, ic
-            elif ic is None:
-                self.problems.append(
-                    problem(
-                        Code.control_structure, seg, f"a {tag or 'empty'} segment outside any interchange"
-                    )
-                )
-            elif tag == "IEA":
-                yield from self._close(ic, group, tset, seg, "IEA")
-                check_iea(ic, seg)
-                ic.trailer = seg
-                yield Event.interchange_end, ic
-                ic = group = tset = None
-            elif tag == "GS":
-                if group is not None:
-                    yield from self._close_group(group, tset, seg, "GS")
-                    tset = None
-                group = FunctionalGroup(seg)
-                controls = set()
-                ic.group_count += 1
-                group.problems.extend(check_gs(seg))
-                for p in list(group.problems):
-                    if p.code.level is Level.interchange:
-                        ic.problems.append(p)
-                yield Event.group, group
-            elif tag == "TA1" and group is None:
-                ic.ta1.append(seg)  # an interchange acknowledgment travels before any group
-            elif group is None:
-                ic.problems.append(
-                    problem(
-                        Code.control_structure,
-                        seg,
-                        f"a {tag or 'empty'} segment outside any functional group",
-                    )
-                )
-            elif tag == "GE":
-                if tset is not None:
-                    yield from self._close_set(tset, seg, "GE")
-                    tset = None
-                check_ge(group, seg)
-                group.trailer = seg
-                yield Event.group_end, group
-                group = None
-            elif tag == "ST":
-                if tset is not None:
-                    yield from self._close_set(tset, seg, "another ST")
-                tset = TransactionSet(seg, count=1)
-                group.set_count += 1
-                check_st(tset, group, controls, self.supported)
-                yield Event.set, tset
-            elif tag == "SE":
-                if tset is None:
-                    ic.problems.append(problem(Code.control_structure, seg, "an SE without its ST"))
-                    continue
-                tset.count += 1
-                tset.trailer = seg
-                check_se(tset, seg)
-                yield Event.set_end, tset
-                tset = None
+        """The events with each body segment on its own (`Event.segment`, a `Segment`)."""
+        for event, value in self.events():
+            if event is Event.segments:
+                assert isinstance(value, Run)
+                batch = value.batch
+                for k in range(value.start, value.stop):
+                    yield Event.segment, batch.segment(k)
             else:
-                ic.problems.append(
-                    problem(
-                        Code.control_structure,
-                        seg,
-                        f"a {tag or 'empty'} segment between sets: every segment of a group belongs in an ST/SE",
-                    )
-                )
+                yield event, value
+
+    def events(self) -> Iterator[tuple[Event, object]]:
+        """The events with body segments in runs (`Event.segments`, a `Run`): the fast way.
+
+        A chunk's segments are looked at by the first four characters of their text (which
+        hold the segment id and its separator): only envelope segments, segments with an id
+        that is not one, segments with bytes that are not UTF-8 and segments outside any set
+        are read one by one; every run of body segments between them is counted as a whole.
+        """
+        self._ic: Interchange | None = None
+        self._group: FunctionalGroup | None = None
+        self._tset: TransactionSet | None = None
+        self._controls: set[str] = set()  # ST02s of the open group
+        special: dict[str, bool] = {}  # a head (first 4 characters) -> read one by one?
+        last: Batch | None = None
+        for batch in self.tokenizer.batches(strict=False):
+            texts = batch.texts
+            n = len(texts)
+            if not n:
+                continue
+            last = batch
+            heads = list(map(_HEAD, texts))
+            found = set(heads)
+            new = found - special.keys()
+            for head in new:
+                special[head] = _is_special(head, batch.sep)
+            singles: list[int] = []
+            if any(special[head] for head in found):
+                singles = list(compress(count(), map(special.__getitem__, heads)))
+            if batch.unreadable:
+                singles = sorted(set(singles).union(batch.unreadable))
+            pos = 0
+            singles.append(n)
+            for k in singles:
+                if k > pos:
+                    tset = self._tset
+                    if tset is not None:
+                        tset.count += k - pos
+                        yield Event.segments, Run(batch, pos, k)
+                    else:
+                        for j in range(pos, k):
+                            yield from self._one(batch, j)
+                if k < n:
+                    yield from self._one(batch, k)
+                pos = k + 1
+        ic = self._ic
         exc = self.tokenizer.error
         if exc is not None:
             where = Segment([""], exc.index, exc.offset, exc.line)
@@ -175,9 +148,102 @@ class EnvelopeReader:
             else:
                 ic.problems.append(problem(Code.iea_missing, where, exc.message))
         if ic is not None:
-            end = last or Segment([""])
-            yield from self._close(ic, group, tset, end, "the end of the file")
+            end = last.segment(len(last.texts) - 1) if last is not None else Segment([""])
+            yield from self._close(ic, self._group, self._tset, end, "the end of the file")
             yield Event.interchange_end, ic
+
+    def _one(self, batch: Batch, k: int) -> Iterator[tuple[Event, object]]:
+        """Read segment `k` of `batch` on its own: an envelope, or one that needs a closer look."""
+        seg = batch.segment(k)
+        ic, group, tset = self._ic, self._group, self._tset
+        tag = seg.elements[0]
+        if tset is not None and tag not in _ENVELOPE:
+            tset.count += 1
+            if seg.unreadable or not SEGMENT_ID.fullmatch(tag):
+                check_body(tset, seg)
+            yield Event.segments, Run(batch, k, k + 1)
+            return
+        if tag == "ISA":
+            if ic is not None:
+                yield from self._close(ic, group, tset, seg, "ISA")
+                yield Event.interchange_end, ic
+                self._group = self._tset = None
+            assert self.tokenizer.delimiters is not None
+            ic = self._ic = Interchange(seg, self.tokenizer.delimiters)
+            ic.problems.extend(check_isa(seg, ic.delimiters))
+            if seg.index > 1 and seg[16] != ic.delimiters.component:
+                ic.problems.append(
+                    problem(
+                        Code.isa_component_separator,
+                        seg,
+                        "this ISA declares other delimiters than the file's first ISA: "
+                        "send interchanges with other delimiters in files of their own",
+                        16,
+                    )
+                )
+            yield Event.interchange, ic
+        elif ic is None:
+            self.problems.append(
+                problem(Code.control_structure, seg, f"a {tag or 'empty'} segment outside any interchange")
+            )
+        elif tag == "IEA":
+            yield from self._close(ic, group, tset, seg, "IEA")
+            check_iea(ic, seg)
+            ic.trailer = seg
+            yield Event.interchange_end, ic
+            self._ic = self._group = self._tset = None
+        elif tag == "GS":
+            if group is not None:
+                yield from self._close_group(group, tset, seg, "GS")
+                self._tset = None
+            group = self._group = FunctionalGroup(seg)
+            self._controls = set()
+            ic.group_count += 1
+            group.problems.extend(check_gs(seg))
+            for p in list(group.problems):
+                if p.code.level is Level.interchange:
+                    ic.problems.append(p)
+            yield Event.group, group
+        elif tag == "TA1" and group is None:
+            ic.ta1.append(seg)  # an interchange acknowledgment travels before any group
+        elif group is None:
+            ic.problems.append(
+                problem(
+                    Code.control_structure, seg, f"a {tag or 'empty'} segment outside any functional group"
+                )
+            )
+        elif tag == "GE":
+            if tset is not None:
+                yield from self._close_set(tset, seg, "GE")
+                self._tset = None
+            check_ge(group, seg)
+            group.trailer = seg
+            yield Event.group_end, group
+            self._group = None
+        elif tag == "ST":
+            if tset is not None:
+                yield from self._close_set(tset, seg, "another ST")
+            tset = self._tset = TransactionSet(seg, count=1)
+            group.set_count += 1
+            check_st(tset, group, self._controls, self.supported)
+            yield Event.set, tset
+        elif tag == "SE":
+            if tset is None:
+                ic.problems.append(problem(Code.control_structure, seg, "an SE without its ST"))
+                return
+            tset.count += 1
+            tset.trailer = seg
+            check_se(tset, seg)
+            yield Event.set_end, tset
+            self._tset = None
+        else:
+            ic.problems.append(
+                problem(
+                    Code.control_structure,
+                    seg,
+                    f"a {tag or 'empty'} segment between sets: every segment of a group belongs in an ST/SE",
+                )
+            )
 
     def _close_set(self, tset: TransactionSet, seg: Segment, by: str) -> Iterator[tuple[Event, object]]:
         tset.problems.append(
@@ -241,10 +307,10 @@ def assemble(reader: EnvelopeReader) -> Iterator[tuple[Event, Position]]:
     group, a group on its interchange. The position is the same object each time; a set is
     closed after its `set_end`, everything after its `interchange_end`."""
     at = Position()
-    for event, value in reader:
-        if event is Event.segment:
+    for event, value in reader.events():
+        if event is Event.segments:
             assert at.tset is not None
-            at.tset.segments.append(value)  # type: ignore[arg-type]
+            at.tset.segments.extend_run(*value)  # type: ignore[misc]
         elif event is Event.set:
             at.tset = value  # type: ignore[assignment]
             if at.group is not None:

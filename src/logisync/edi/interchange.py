@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
+from typing import overload
 
 from .problems import Problem
-from .tokenizer import Delimiters, Segment
+from .tokenizer import Batch, Delimiters, Segment
 
 VERSIONS = {"00401": "4010", "00501": "5010"}  # ISA12
 GROUP_VERSIONS = {"004010": "4010", "005010": "5010"}  # the start of GS08
@@ -16,10 +20,78 @@ def is_number(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+class Body(Sequence[Segment]):
+    """A set's segments between ST and SE, kept as the text the tokenizer read (runs of a chunk's
+    segments); a `Segment` is made only for the one asked for. `rows()` gives every segment's
+    elements at once, the way a map reads a large set."""
+
+    __slots__ = ("_items", "_runs", "_sep", "_starts")
+
+    def __init__(self, segments: Iterable[Segment] = ()) -> None:
+        self._items: list[str | Segment] = list(segments)
+        self._starts: list[int] = []  # where each run starts in `_items`
+        self._runs: list[tuple[Batch, int]] = []  # its chunk, and its first segment there
+        self._sep: str | None = None
+
+    def append(self, segment: Segment) -> None:
+        self._items.append(segment)
+
+    def extend_run(self, batch: Batch, start: int, stop: int) -> None:
+        """Keep segments `start` to `stop` (excluded) of a chunk."""
+        self._starts.append(len(self._items))
+        self._runs.append((batch, start))
+        self._items += batch.texts[start:stop]
+        self._sep = batch.sep
+
+    def clear(self) -> None:
+        self._items, self._starts, self._runs = [], [], []
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, i: int) -> Segment: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Segment]: ...
+
+    def __getitem__(self, i: int | slice) -> Segment | list[Segment]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self._items)))]
+        item = self._items[i]
+        if isinstance(item, Segment):
+            return item
+        i %= len(self._items)
+        n = bisect_right(self._starts, i) - 1
+        batch, first = self._runs[n]
+        return batch.segment(first + i - self._starts[n])
+
+    def __iter__(self) -> Iterator[Segment]:
+        return map(self.__getitem__, range(len(self._items)))
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to a sequence of segments (or element lists) with the same elements."""
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return [s.elements for s in self] == [getattr(o, "elements", o) for o in other]
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def rows(self) -> list[list[str]]:
+        """Every segment's elements (`row[0]` the segment id), split in one pass."""
+        sep = self._sep
+        if sep is not None:
+            try:
+                return list(map(str.split, self._items, repeat(sep)))  # type: ignore[arg-type]
+            except TypeError:
+                pass  # a Segment appended among the texts
+        return [x.elements if isinstance(x, Segment) else x.split(sep) for x in self._items]
+
+
 @dataclass(eq=False)
 class TransactionSet:
     header: Segment  # ST
-    segments: list[Segment] = field(default_factory=list)  # between ST and SE (kept by `parse`)
+    segments: Body = field(default_factory=Body)  # between ST and SE (kept by `parse`)
     trailer: Segment | None = None  # SE
     problems: list[Problem] = field(default_factory=list)
     count: int = 0  # segments read from ST to SE inclusive

@@ -7,7 +7,8 @@ the segment terminator. CR and LF around terminators are layout, not data, and a
 
 `tokenize` reads a file object, bytes or an iterable of byte chunks a chunk at a time, so memory
 stays constant whatever the file's size; each `Segment` carries its position (index in the
-file, byte offset, line) for error messages and 997 acknowledgments.
+file, byte offset, line) for error messages and 997 acknowledgments. `Tokenizer.batches` hands
+over a chunk's segments at once (`Batch`), the way the envelope reader reads a file fast.
 """
 
 from __future__ import annotations
@@ -53,16 +54,50 @@ class Delimiters:
 
 
 class Segment:
-    """One segment: its elements (`elements[0]` is the segment id) and where it was read."""
+    """One segment: its elements (`elements[0]` is the segment id) and where it was read.
 
-    __slots__ = ("elements", "index", "line", "offset", "unreadable")
+    The byte offset and line are worked out only when asked for (an error message, a 997): a
+    segment read by the tokenizer keeps its chunk (`Batch`) and finds them there.
+    """
 
-    def __init__(self, elements: list[str], index: int = 0, offset: int = 0, line: int = 0) -> None:
+    __slots__ = ("_at", "_batch", "_line", "_offset", "elements", "index", "unreadable")
+
+    def __init__(
+        self,
+        elements: list[str],
+        index: int = 0,
+        offset: int = 0,
+        line: int = 0,
+        *,
+        batch: Batch | None = None,
+        at: int = 0,
+    ) -> None:
         self.elements = elements
         self.index = index  # 1-based position in the file (the first ISA is 1)
-        self.offset = offset  # byte offset of its first character in the file
-        self.line = line  # 1-based line of its first character
+        self._offset = offset
+        self._line = line
+        self._batch = batch
+        self._at = at
         self.unreadable: list[int] = []  # positions of elements whose bytes were not UTF-8
+
+    @property
+    def offset(self) -> int:
+        """The byte offset of its first character in the file."""
+        if self._batch is not None:
+            self._resolve()
+        return self._offset
+
+    @property
+    def line(self) -> int:
+        """The 1-based line of its first character."""
+        if self._batch is not None:
+            self._resolve()
+        return self._line
+
+    def _resolve(self) -> None:
+        assert self._batch is not None
+        self._offset, self._line = self._batch.position(self._at)
+        self._batch = None
 
     @property
     def tag(self) -> str:
@@ -151,6 +186,93 @@ def _chunks(source: bytes | BinaryIO | Iterable[bytes], size: int) -> Iterator[b
         yield from source
 
 
+class Batch:
+    """The whole segments of one chunk: each one's text without the layout around it, read in
+    C over the whole chunk (decode, split, strip). Elements are split, and byte offsets and lines
+    found, only for the segments someone asks about (`segment`, `position`)."""
+
+    __slots__ = (
+        "_lines",
+        "_offsets",
+        "breaks",
+        "index",
+        "line",
+        "offset",
+        "raw",
+        "sep",
+        "term",
+        "texts",
+        "unreadable",
+    )
+
+    def __init__(
+        self, raw: bytes, term: bytes, sep: str, index: int, offset: int, line: int, breaks: int
+    ) -> None:
+        self.raw = raw  # the chunk's bytes from its first segment to its last terminator (excluded)
+        self.term, self.sep, self.breaks = term, sep, breaks
+        self.index = index  # segments before this chunk in the file: texts[k] is segment index + k + 1
+        self.offset, self.line = offset, line  # of raw[0] in the file
+        self.unreadable: dict[int, list[int]] = {}  # k -> elements whose bytes were not UTF-8
+        self._offsets: list[int] | None = None
+        self._lines: list[int] = []
+        self.texts: list[str] = self._decode()
+
+    def _decode(self) -> list[str]:
+        """Each segment's text without the layout around it: the whole chunk at once in C."""
+        try:
+            text = self.raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return self._decode_each()
+        texts = text.split(self.term.decode("ascii"))
+        if "\n" in text or "\r" in text:
+            texts = list(map(str.strip, texts, repeat(_LAYOUT_TEXT)))
+        return texts
+
+    def _decode_each(self) -> list[str]:
+        """Bytes that are not all UTF-8: each segment decoded alone, the bad elements flagged."""
+        texts = []
+        sep = self.sep.encode("ascii")
+        for k, piece in enumerate(self.raw.split(self.term)):
+            piece = piece.strip(_LAYOUT)
+            try:
+                texts.append(piece.decode("utf-8"))
+            except UnicodeDecodeError:
+                texts.append(piece.decode("latin-1"))
+                self.unreadable[k] = [
+                    i for i, raw in enumerate(piece.split(sep)) if not _is_utf8(raw) and i > 0
+                ] or [0]
+        return texts
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def end(self) -> tuple[int, int]:
+        """The byte offset and line just after this chunk's last terminator."""
+        return self.offset + len(self.raw) + 1, self.line + self.raw.count(b"\n") + self.breaks
+
+    def segment(self, k: int) -> Segment:
+        """Segment `k` of the chunk (0-based), its elements split; its position found when asked."""
+        seg = Segment(self.texts[k].split(self.sep), self.index + k + 1, batch=self, at=k)
+        if self.unreadable:
+            seg.unreadable = self.unreadable.get(k, [])
+        return seg
+
+    def position(self, k: int) -> tuple[int, int]:
+        """The byte offset and line of segment `k`'s first character (worked out once per chunk)."""
+        if self._offsets is None:
+            pieces = self.raw.split(self.term)
+            lengths = list(map(len, pieces))
+            lefts = list(map(bytes.lstrip, pieces, repeat(_LAYOUT)))
+            leads = map(sub, lengths, map(len, lefts))
+            nls = list(map(bytes.count, pieces, repeat(b"\n")))
+            starts = map(add, accumulate(lengths, initial=self.offset), count())
+            line_starts = accumulate(map(add, nls, repeat(self.breaks)), initial=self.line)
+            lead_nls = map(sub, nls, map(bytes.count, lefts, repeat(b"\n")))
+            self._offsets = list(map(add, starts, leads))
+            self._lines = list(map(add, line_starts, lead_nls))
+        return self._offsets[k], self._lines[k]
+
+
 class Tokenizer:
     """Segments from X12 bytes, one chunk at a time; `delimiters` is set once the ISA is read."""
 
@@ -165,6 +287,11 @@ class Tokenizer:
     def read(self, *, strict: bool = True) -> Iterator[Segment]:
         """The segments; where the data cannot be read on, raise `X12Error` (strict) or keep it in
         `error` and stop."""
+        for batch in self.batches(strict=strict):
+            yield from map(batch.segment, range(len(batch.texts)))
+
+    def batches(self, *, strict: bool = True) -> Iterator[Batch]:
+        """The segments a chunk at a time (the fast way to read a file: see `Batch`)."""
         try:
             yield from self._read()
         except X12Error as exc:
@@ -172,9 +299,8 @@ class Tokenizer:
                 raise
             self.error = exc
 
-    def _read(self) -> Iterator[Segment]:
+    def _read(self) -> Iterator[Batch]:
         buf = b""
-        offset = 0  # of buf[0] in the file
         for chunk in self._chunks:
             buf += chunk
             if len(buf) >= ISA_LENGTH + 8:
@@ -189,22 +315,24 @@ class Tokenizer:
         term, sep = found.segment.encode("ascii"), found.element
         breaks = term.count(b"\n")  # a newline as the terminator ends a line too
         index = 0
-        buf, offset = buf[start:], start
+        buf, offset = buf[start:], start  # offset: of buf[0] in the file
         for chunk in self._chunks:
             buf += chunk
             cut = buf.rfind(term)
             if cut < 0:
                 continue
-            body, buf = buf[:cut], buf[cut + 1 :]
-            batch, n, offset, line = _batch(body, term, sep, index, offset, line, breaks)
-            index += n
-            yield from batch
+            batch = Batch(buf[:cut], term, sep, index, offset, line, breaks)
+            buf = buf[cut + 1 :]
+            index += len(batch.texts)
+            offset, line = batch.end()
+            yield batch
         cut = buf.rfind(term)
         if cut >= 0:
-            body, tail = buf[:cut], buf[cut + 1 :]
-            batch, n, offset, line = _batch(body, term, sep, index, offset, line, breaks)
-            index += n
-            yield from batch
+            batch = Batch(buf[:cut], term, sep, index, offset, line, breaks)
+            tail = buf[cut + 1 :]
+            index += len(batch.texts)
+            offset, line = batch.end()
+            yield batch
         else:
             tail = buf
         rest = tail.strip(b" \t\r\n\x00\x1a")  # layout and end-of-file padding after the last terminator
@@ -219,66 +347,6 @@ class Tokenizer:
                 offset=offset + lead,
                 line=at_line,
             )
-
-
-def _batch(
-    body: bytes, term: bytes, sep: str, index: int, offset: int, line: int, breaks: int
-) -> tuple[Iterator[Segment], int, int, int]:
-    """The segments of `body` (whole segments, without the last terminator), with the position
-    after it: (segments, how many, next offset, next line).
-
-    ASCII text (nearly every X12 file) takes a path where every step runs over the whole batch in
-    C (split, strip, count, running sums); other text is decoded segment by segment, so a byte
-    that is not UTF-8 is pinned to its element and offsets stay in bytes.
-    """
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        text = ""
-    if len(text) != len(body):
-        return _slow(body.split(term), sep, index, offset, line, breaks)
-    texts = text.split(term.decode("ascii"))
-    n = len(texts)
-    lengths = list(map(len, texts))
-    lefts = list(map(str.lstrip, texts, repeat(_LAYOUT_TEXT)))
-    leads = map(sub, lengths, map(len, lefts))
-    nls = list(map(str.count, texts, repeat("\n")))
-    starts = map(add, accumulate(lengths, initial=offset), count())  # each piece's first byte
-    line_starts = accumulate(map(add, nls, repeat(breaks)), initial=line)
-    lead_nls = map(sub, nls, map(str.count, lefts, repeat("\n")))
-    segments = map(
-        Segment,
-        map(str.split, map(str.rstrip, lefts, repeat(_LAYOUT_TEXT)), repeat(sep)),
-        range(index + 1, index + n + 1),
-        map(add, starts, leads),
-        map(add, line_starts, lead_nls),
-    )
-    return segments, n, offset + sum(lengths) + n, line + sum(nls) + breaks * n
-
-
-def _slow(
-    pieces: list[bytes], sep: str, index: int, offset: int, line: int, breaks: int
-) -> tuple[Iterator[Segment], int, int, int]:
-    segments = []
-    for piece in pieces:
-        index += 1
-        text = piece.strip(_LAYOUT)
-        lead = piece.find(text[:1]) if text else len(piece)
-        segments.append(_segment(text, sep, index, offset + lead, line + piece.count(b"\n", 0, lead)))
-        line += piece.count(b"\n") + breaks
-        offset += len(piece) + 1
-    return iter(segments), len(pieces), offset, line
-
-
-def _segment(text: bytes, sep: str, index: int, offset: int, line: int) -> Segment:
-    try:
-        seg = Segment(text.decode("utf-8").split(sep), index, offset, line)
-    except UnicodeDecodeError:
-        seg = Segment(text.decode("latin-1").split(sep), index, offset, line)
-        seg.unreadable = [
-            i for i, raw in enumerate(text.split(sep.encode("ascii"))) if not _is_utf8(raw) and i > 0
-        ] or [0]
-    return seg
 
 
 def _is_utf8(raw: bytes) -> bool:

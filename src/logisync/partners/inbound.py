@@ -39,7 +39,7 @@ from ..config.model import SyncMap
 from ..domain.change import Change
 from ..edi.ack import acknowledge, build_ta1, set_status
 from ..edi.envelope import EnvelopeReader, Event, assemble
-from ..edi.interchange import FunctionalGroup, Interchange, TransactionSet, duplicate_key
+from ..edi.interchange import Body, FunctionalGroup, Interchange, TransactionSet, duplicate_key
 from ..edi.problems import Code, Level, Problem
 from ..edi.sets import INBOUND, Context
 from ..edi.writer import OutboundSet, Written, write_interchange
@@ -246,7 +246,7 @@ class _Receiver:
             if out.changes and not out.rejected:
                 spool.put(tset, out.changes)
         finally:
-            tset.segments = []
+            tset.segments = Body()
 
     def interchange(self, ic: Interchange, spool: _Spool) -> InterchangeResult:
         self._check_parties(ic)

@@ -21,7 +21,7 @@ from ...domain.kinds import Domain
 from ..interchange import TransactionSet
 from ..problems import Code
 from ..writer import OutboundSet
-from .mapped import Context, Mapped, SetReader, date_text, number, pairs
+from .mapped import BASE_UNITS, Context, Mapped, SetReader, date_text, number, pairs
 
 CODE = "846"
 
@@ -34,56 +34,67 @@ class Quantity(Enum):
 
 
 QUANTITIES = {code: member for member in Quantity for code in member.value}
+ITEM_PAIRS = pairs(2)  # LIN02/LIN03, LIN04/LIN05, ...: (product id qualifier, product id)
 LOCATION_ENTITIES = frozenset(
     {"WH", "SF", "ST", "RL", "SN"}
 )  # warehouse, ship from, ship to, reporting location, store
 
 
 def read(tset: TransactionSet, ctx: Context) -> Mapped:
+    """The set's changes. Reads every segment's elements in one pass (`Body.rows`) and makes a
+    `Segment` (with its position in the file) only for a segment an error or a change points at."""
     r = SetReader(tset, ctx)
-    segments = tset.segments
-    if not segments or segments[0].tag != "BIA":
-        r.missing("BIA", "the beginning segment", segments[0] if segments else None)
+    body = tset.segments
+    rows = body.rows()
+    if not rows or rows[0][0] != "BIA":
+        r.missing("BIA", "the beginning segment", body[0] if rows else None)
         return r.finish()
-    bia = segments[0]
+    bia = body[0]
     r.text(bia, 1, "BIA01 purpose code")
     reported = r.moment(bia, 4, 5, "BIA04 report")
     location = ctx.location
-    # each item: [LIN segment, SKU, {QTY01: (field, amount)}, its own location, unit, a QTY seen]
+    quantities_of = QUANTITIES.get
+    # each item: [LIN's place in the body, SKU, {QTY01: (field, amount)}, its own location, unit, a QTY seen]
     items: list[list[Any]] = []
     current: list[Any] | None = None
-    for seg in segments[1:]:
-        elements = seg.elements
+    for i, elements in enumerate(rows[1:], start=1):
         tag = elements[0]
         if tag == "QTY" and current is not None:
             current[5] = True
-            code, amount_text = seg[1], seg[2]
-            member = QUANTITIES.get(code)
+            size = len(elements)
+            code = elements[1] if size > 1 else ""
+            amount_text = elements[2] if size > 2 else ""
+            member = quantities_of(code)
             if member is not None and amount_text.isascii() and amount_text.isdigit():
                 amount: int | None = int(amount_text)  # the usual case, read without the checks below
             else:
+                seg = body[i]
                 member = r.code(seg, 1, QUANTITIES, "QTY01 quantity qualifier")
                 amount = r.quantity(seg, 2, "QTY02 quantity")
                 if member is None or amount is None:
                     continue
             current[2].setdefault(code, (member, amount))
             if current[4] is None:
-                current[4] = r.unit(seg, 3)
+                unit = (elements[3] if size > 3 else "").strip().upper()
+                current[4] = None if unit in BASE_UNITS else unit
         elif tag == "LIN":
-            current = [seg, r.item(seg, pairs(2)), {}, None, None, False]
+            sku = r.item_of(elements, 2)
+            if sku is None:
+                sku = r.item(body[i], ITEM_PAIRS)  # names what is wrong
+            current = [i, sku, {}, None, None, False]
             items.append(current)
-        elif tag == "N1" and seg[1] in LOCATION_ENTITIES:
-            named = r.text(seg, 4, "N104 location code")
+        elif tag == "N1" and (elements[1] if len(elements) > 1 else "") in LOCATION_ENTITIES:
+            named = r.text(body[i], 4, "N104 location code")
             if named is not None:
                 if current is None:
                     location = named
                 else:
                     current[3] = named
         elif tag == "QTY":
-            r.error(seg, Code.segment_unexpected, "a QTY before any LIN")
+            r.error(body[i], Code.segment_unexpected, "a QTY before any LIN")
     if not items:
         r.missing("LIN", "at least one item")
-    for n, (seg, sku, quantities, own, unit, seen) in enumerate(items, start=1):
+    for n, (i, sku, quantities, own, unit, seen) in enumerate(items, start=1):
         fields: dict[str, Any] = {}
         for code in ("17", "33", "63"):  # 17 before 33: a report with both gives on hand as 17
             if code in quantities:
@@ -91,13 +102,13 @@ def read(tset: TransactionSet, ctx: Context) -> Mapped:
                 fields.setdefault(member.name, amount)
         where = own or location
         if not seen:
-            r.missing("QTY", f"the quantity of item {n}", seg)
+            r.missing("QTY", f"the quantity of item {n}", body[i])
         if where is None:
-            r.missing("N1", "the location: the report names none and the partner has no `location`", seg)
+            r.missing("N1", "the location: the report names none and the partner has no `location`", body[i])
         if unit:
             fields["uom"] = unit
         if sku and where and fields and not r.failed:
-            r.change(Domain.inventory, f"{sku}@{where}", fields, n, at=(seg, 3), occurred_at=reported)
+            r.change(Domain.inventory, f"{sku}@{where}", fields, n, at=(i, 3), occurred_at=reported)
     return r.finish()
 
 

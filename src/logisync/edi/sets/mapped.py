@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
-from ...domain.catalog import describe_validation_error, spec
+from ...domain.catalog import DomainSpec, describe_validation_error, spec
 from ...domain.change import Change
 from ...domain.kinds import Domain
 from ..interchange import TransactionSet
@@ -82,6 +82,7 @@ class SetReader:
         self.result = Mapped()
         self.failed = False  # a fatal problem was found (kept as a flag: checked per item)
         self._base = ctx.change_id(tset)
+        self._specs: dict[Domain, DomainSpec] = {}
 
     def finish(self) -> Mapped:
         """The result; a set with any fatal problem keeps no change (it is rejected whole)."""
@@ -90,6 +91,10 @@ class SetReader:
         return self.result
 
     # -- problems ------------------------------------------------------------------------------
+    def _segment(self, where: Segment | int) -> Segment:
+        """A segment, or the segment at that place in the set's body (made only for an error)."""
+        return self.tset.segments[where] if isinstance(where, int) else where
+
     def position(self, seg: Segment) -> int:
         """The segment's position in its set (ST is 1)."""
         return seg.index - self.tset.header.index + 1
@@ -215,6 +220,20 @@ class SetReader:
             return None
         return table[value]
 
+    def item_of(self, elements: list[str], start: int, count: int = 5) -> str | None:
+        """The SKU among a segment's (qualifier, id) pairs from element `start` (`count` pairs at
+        most, as `pairs(start, count)` names them), or None: `item` then says why."""
+        found: dict[str, str] = {}
+        stop = start + 2 * count
+        for qualifier, value in zip(elements[start:stop:2], elements[start + 1 : stop : 2], strict=False):
+            qualifier, value = qualifier.strip(), value.strip()
+            if qualifier and value and qualifier not in found:
+                found[qualifier] = value
+        for qualifier in self.ctx.item_qualifiers:
+            if qualifier in found:
+                return found[qualifier]
+        return None
+
     def item(self, seg: Segment, pairs: Iterable[tuple[int, int]], what: str = "product id") -> str | None:
         """The SKU among a segment's (qualifier, id) pairs: the first qualifier of the partner's list."""
         found: dict[str, str] = {}
@@ -255,15 +274,17 @@ class SetReader:
         key: str,
         fields: dict[str, Any],
         *parts: object,
-        at: tuple[Segment, int | None] | None = None,
+        at: tuple[Segment | int, int | None] | None = None,
         occurred_at: datetime | None = None,
         change_id: str | None = None,
     ) -> None:
         """Add a change, checked as the pipeline will check it: a key or field the domain refuses
         is an error on the segment (and element) it came from, so the set is rejected whole
-        rather than applied in part."""
-        seg, element = at or (self.tset.header, None)
-        domain_spec = spec(domain)
+        rather than applied in part. `at` names that segment, or its place in the set's body."""
+        where, element = at or (self.tset.header, None)
+        domain_spec = self._specs.get(domain)
+        if domain_spec is None:
+            domain_spec = self._specs[domain] = spec(domain)
         wrong = domain_spec.check_key(key)
         if wrong is None:
             element = None
@@ -273,22 +294,45 @@ class SetReader:
                 wrong = describe_validation_error(exc)
         if wrong is not None:
             code = Code.element_invalid_character if element else Code.segment_has_errors
-            self.error(seg, code, wrong, element)
+            self.error(self._segment(where), code, wrong, element)
             return
         made_id = change_id or (f"{self._base}:{':'.join(map(str, parts))}" if parts else self._base)
         if not _CHANGE_ID.fullmatch(made_id):
             self.error(
-                seg,
+                self._segment(where),
                 Code.segment_has_errors,
                 f"the change id {made_id[:60]!r} would be too long or unprintable",
             )
             return
         # every field Change checks was checked above: built without validating it a second time
-        self.result.changes.append(
-            Change.model_construct(
-                id=made_id, domain=domain, key=key, fields=fields, version=None, occurred_at=occurred_at
-            )
-        )
+        self.result.changes.append(_change(made_id, domain, key, fields, occurred_at))
+
+
+_new = object.__new__
+_set = object.__setattr__
+_SET = ("id", "domain", "key", "fields", "version", "occurred_at")  # what `_change` sets
+_DEFAULTS = {name: f.default for name, f in Change.model_fields.items() if name not in _SET}
+
+
+def _change(
+    id: str, domain: Domain, key: str, fields: dict[str, Any], occurred_at: datetime | None
+) -> Change:
+    """`Change.model_construct` for the fields a map sets, without its generic per-field loop
+    (a third of a mapped item's time): the same object, every field already checked."""
+    change = _new(Change)
+    values = {
+        "id": id,
+        "domain": domain,
+        "key": key,
+        "fields": fields,
+        "version": None,
+        "occurred_at": occurred_at,
+    }
+    _set(change, "__dict__", {**_DEFAULTS, **values} if _DEFAULTS else values)
+    _set(change, "__pydantic_fields_set__", set(_SET))
+    _set(change, "__pydantic_extra__", None)
+    _set(change, "__pydantic_private__", None)
+    return change
 
 
 def pairs(start: int, count: int = 5) -> list[tuple[int, int]]:

@@ -11,11 +11,13 @@ the partner.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ...domain.kinds import Domain
 from ..interchange import TransactionSet
 from ..problems import Code
+from ..tokenizer import Segment
 from .mapped import Context, Mapped, SetReader, pairs
 from .parties import read_parties
 
@@ -56,7 +58,7 @@ def read(tset: TransactionSet, ctx: Context) -> Mapped:
     return r.finish()
 
 
-def read_lines(r: SetReader, segments: list[Any]) -> list[dict[str, Any]]:
+def read_lines(r: SetReader, segments: Sequence[Segment]) -> list[dict[str, Any]]:
     """Every PO1 as an order line (also read by the 855, which echoes them)."""
     lines: list[dict[str, Any]] = []
     for seg in segments:
