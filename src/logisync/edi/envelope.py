@@ -154,7 +154,7 @@ class EnvelopeReader:
 
     def _one(self, batch: Batch, k: int) -> Iterator[tuple[Event, object]]:
         """Read segment `k` of `batch` on its own: an envelope, or one that needs a closer look."""
-        seg = batch.segment(k)
+        seg = batch.segment(k).pin()  # envelope segments stay in the tree: not their chunk
         ic, group, tset = self._ic, self._group, self._tset
         tag = seg.elements[0]
         if tset is not None and tag not in _ENVELOPE:

@@ -94,6 +94,12 @@ class Segment:
             self._resolve()
         return self._line
 
+    def pin(self) -> Segment:
+        """Work out its position now and let go of its chunk (for a segment kept long)."""
+        if self._batch is not None:
+            self._resolve()
+        return self
+
     def _resolve(self) -> None:
         assert self._batch is not None
         self._offset, self._line = self._batch.position(self._at)
@@ -192,7 +198,10 @@ class Batch:
     found, only for the segments someone asks about (`segment`, `position`)."""
 
     __slots__ = (
+        "_cursor",
+        "_lengths",
         "_lines",
+        "_lookups",
         "_offsets",
         "breaks",
         "index",
@@ -215,6 +224,9 @@ class Batch:
         self.unreadable: dict[int, list[int]] = {}  # k -> elements whose bytes were not UTF-8
         self._offsets: list[int] | None = None
         self._lines: list[int] = []
+        self._lengths: list[int] | None = None  # each segment's bytes with its layout (ASCII chunks)
+        self._lookups = 0  # positions asked for behind the last one
+        self._cursor = (0, 0, 0)  # (k, its first byte in raw with the layout, newlines before it)
         self.texts: list[str] = self._decode()
 
     def _decode(self) -> list[str]:
@@ -224,6 +236,8 @@ class Batch:
         except UnicodeDecodeError:
             return self._decode_each()
         texts = text.split(self.term.decode("ascii"))
+        if len(text) == len(self.raw):  # ASCII: a character is a byte
+            self._lengths = list(map(len, texts))
         if "\n" in text or "\r" in text:
             texts = list(map(str.strip, texts, repeat(_LAYOUT_TEXT)))
         return texts
@@ -258,7 +272,28 @@ class Batch:
         return seg
 
     def position(self, k: int) -> tuple[int, int]:
-        """The byte offset and line of segment `k`'s first character (worked out once per chunk)."""
+        """The byte offset and line of segment `k`'s first character.
+
+        In an ASCII chunk it is counted from the segments' lengths, on from the last segment
+        asked for (envelope segments are asked for in order); a chunk asked about out of order
+        many times (many errors) gets every segment's position worked out at once.
+        """
+        lengths = self._lengths
+        if self._offsets is None and lengths is not None:
+            # counted on from the last one asked for (envelope segments come in order); a chunk
+            # asked about out of order many times (many errors) gets every position at once
+            k0, at, breaks = self._cursor
+            if k < k0:
+                self._lookups += 1
+                k0 = at = breaks = 0
+            if self._lookups <= 8:
+                first = at + sum(lengths[k0:k]) + (k - k0)  # the segment's bytes, layout first
+                raw = self.raw
+                breaks += raw.count(b"\n", at, first)
+                self._cursor = (k, first, breaks)
+                piece = raw[first : first + lengths[k]]
+                lead = len(piece) - len(piece.lstrip(_LAYOUT))
+                return self.offset + first + lead, self.line + breaks + piece.count(b"\n", 0, lead)
         if self._offsets is None:
             pieces = self.raw.split(self.term)
             lengths = list(map(len, pieces))

@@ -122,3 +122,15 @@ def test_an_846_item_error_points_at_its_segment_in_the_file():
         2,
     )
     assert mapped.changes == []
+
+
+@pytest.mark.parametrize("name", ["846_5010.x12", "850_4010.x12", "856_4010.x12"])  # CR LF, \n as terminator
+def test_positions_asked_for_in_any_order_are_the_same(name):
+    data = (FIXTURES / name).read_bytes()
+    forward = _eager(data)
+    segments = list(Tokenizer(data))
+    backward = [(s.elements, s.index, s.offset, s.line) for s in reversed(segments)]  # many out of order
+    assert backward[::-1] == forward
+    middle = list(Tokenizer(data))
+    picked = [middle[i] for i in (5, 2, 9, 0)]
+    assert [(s.offset, s.line) for s in picked] == [forward[i][2:] for i in (5, 2, 9, 0)]
