@@ -113,3 +113,42 @@ def _outages(value: Any, where: str) -> list[Window]:
             raise ValueError(f"{here}: end {end} is not after start {start}")
         windows.append(Window(start, end))
     return windows
+
+
+@dataclass
+class EdiFaults(Faults):
+    """A trading partner's faults (`sim/edi_retailer.py`), besides the outage windows of `Faults`
+    (while one holds, the partner neither picks up nor drops off files).
+
+    Shares are of the purchase orders it sends (`bad_files`, `duplicate_interchanges`) or of the
+    997s it owes the hub (`late_acks`, `no_acks`); `bad_files_at` and `duplicates_at` script one
+    each at a sim time (the first purchase order sent at or after it)."""
+
+    bad_files: float = 0.0  # share of 850 files sent with a broken SE01 segment count
+    duplicate_interchanges: float = 0.0  # share of 850 interchanges sent again, same ISA13, same bytes
+    late_acks: float = 0.0  # share of 997s sent `ack_delay` late
+    ack_delay: float = 1800.0  # sim seconds a late 997 waits
+    no_acks: float = 0.0  # share of the hub's interchanges never acknowledged
+    bad_files_at: list[float] = field(default_factory=list)
+    duplicates_at: list[float] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: str) -> EdiFaults:
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{where}: faults are a mapping of knob: value")
+        own = {"bad_files", "duplicate_interchanges", "late_acks", "ack_delay", "no_acks"}
+        own |= {"bad_files_at", "duplicates_at"}
+        base = Faults.from_dict({k: v for k, v in data.items() if k not in own}, where)
+        faults = cls(**{f.name: getattr(base, f.name) for f in dataclasses.fields(Faults)})
+        for name in ("bad_files", "duplicate_interchanges", "late_acks", "no_acks"):
+            if name in data:
+                setattr(faults, name, _share(data[name], f"{where}.{name}"))
+        if "ack_delay" in data:
+            faults.ack_delay = _seconds(data["ack_delay"], f"{where}.ack_delay")
+        for name in ("bad_files_at", "duplicates_at"):
+            if name in data:
+                value = data[name]
+                if not isinstance(value, list):
+                    raise ValueError(f"{where}.{name}: a list of sim times, e.g. [30m]")
+                setattr(faults, name, [_seconds(v, f"{where}.{name}[{i}]") for i, v in enumerate(value)])
+        return faults

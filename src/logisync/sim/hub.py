@@ -132,6 +132,13 @@ def in_sim_time(data: Mapping[str, Any], compression: float) -> dict[str, Any]:
     if compression == 1:
         return out
     for system in (out.get("systems") or {}).values():
+        acks = (system.get("edi") or {}).get("acknowledgments")
+        if acks:  # how long a partner's 997 may take: the hub's overdue check runs in real time
+            if "overdue" in acks:
+                acks["overdue"] = parse_duration(acks["overdue"]) / compression
+            acks["sets"] = {
+                code: parse_duration(d) / compression for code, d in (acks.get("sets") or {}).items()
+            }
         transport = system.setdefault("transport", {}) if system.get("url") else system.get("transport")
         if transport is None:
             continue

@@ -26,6 +26,7 @@ from ..errors import ConfigError
 from ..redact import redact_url
 from ..store import open_store
 from . import invariants
+from .edi_invariant import edi_exchange
 from .hub import Hub, bind_loopback, in_sim_time, merge_overrides, validated
 from .report import Report
 from .scenario import Scenario, fault_dict
@@ -58,24 +59,28 @@ class Parts:
 def build_systems(scenario: Scenario, clock: Any) -> dict[str, Any]:
     """The scenario's simulated systems, with their knobs and faults (not started)."""
     from .carrier import SimCarrier
+    from .edi_retailer import SimEdiRetailer
     from .erp import SimErp
-    from .faults import Faults
+    from .faults import EdiFaults, Faults
     from .marketplace import SimMarketplace
     from .wms import SimWms
 
-    def faults(name: str) -> Faults | None:
+    def faults(name: str, kind: type[Faults] = Faults) -> Any:
         raw = scenario.faults.get(name)
-        return None if raw is None else Faults.from_dict(fault_dict(raw, f"faults.{name}"), f"faults.{name}")
+        return None if raw is None else kind.from_dict(fault_dict(raw, f"faults.{name}"), f"faults.{name}")
 
     systems: dict[str, Any] = {}
     for i, (name, options) in enumerate(scenario.systems.items()):
-        common = {"clock": clock, "faults": faults(name), "seed": scenario.seed * 100 + i}
+        kind = EdiFaults if name == "retailer" else Faults
+        common = {"clock": clock, "faults": faults(name, kind), "seed": scenario.seed * 100 + i}
         if name == "wms":
             systems[name] = SimWms(name=name, **common, **options)
         elif name == "erp":
             systems[name] = SimErp(name=name, **common, **options)
         elif name == "carrier":
             systems[name] = SimCarrier(name=name, **common, **options)
+        elif name == "retailer":
+            systems[name] = SimEdiRetailer(name, **common, **options)
         else:
             systems[name] = SimMarketplace(name, **{"flavour": name, **options}, **common)
     if "carrier" in systems:
@@ -109,6 +114,9 @@ class Run:
             url = self.store_url or f"sqlite:///{Path(folder) / 'hub.db'}"
             clock = parts.clock(scenario.compression)
             systems = parts.systems(scenario, clock)
+            for name, system in systems.items():  # a trading partner's folders live with the run
+                if hasattr(system, "use_folder"):
+                    system.use_folder(Path(folder) / name)
             store = open_store(url)
             if store.count_records():
                 store.close()
@@ -244,6 +252,10 @@ class Run:
             verdicts.append(invariants.no_double_shipment(store, systems["wms"]))
         if wanted.nothing_lost:
             verdicts.append(invariants.nothing_lost(store, systems, acknowledged))
+        if wanted.edi_exchange:
+            for system in systems.values():
+                if getattr(system, "kind", "") == "edi_partner":
+                    verdicts.append(edi_exchange(store, system, systems["wms"]))
         verdicts.append(invariants.kpis(wanted.kpis, store, lags, open_by_kind))
         counts = Counter(traffic.counts)
         counts["records_order"] = store.count_records(Domain.order.value)

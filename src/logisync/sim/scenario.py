@@ -18,10 +18,14 @@ from ..config.loader import _duplicate_keys, _line_index, _locate, _problems
 from ..errors import ConfigError
 
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
-CHANNELS = ("shop", "market")  # the two simulated marketplaces
-SYSTEMS = ("wms", "erp", "shop", "market", "carrier")
-SystemName = Literal["wms", "erp", "shop", "market", "carrier"]
-DURATION_KNOBS = ("pick_delay", "ship_delay", "return_delay", "leg", "late_by")  # sim time, as durations
+CHANNELS = ("shop", "market", "retailer")  # the two simulated marketplaces and the EDI retailer
+SYSTEMS = ("wms", "erp", "shop", "market", "carrier", "retailer")
+SystemName = Literal["wms", "erp", "shop", "market", "carrier", "retailer"]
+Channel = Literal["shop", "market", "retailer"]
+# sim time, as durations
+DURATION_KNOBS = ("pick_delay", "ship_delay", "return_delay", "leg", "late_by", "poll")
+EDI_FAULT_TIMES = ("ack_delay",)  # an EDI partner's fault knobs written as durations
+EDI_FAULT_LISTS = ("bad_files_at", "duplicates_at")
 
 
 def _all_systems() -> dict[SystemName, dict[str, Any]]:
@@ -100,7 +104,7 @@ class Movement(Section):
 class Traffic(Section):
     """Steady traffic (Poisson arrivals in sim time) and scripted events."""
 
-    orders_per_hour: dict[Literal["shop", "market"], float] = Field(default_factory=dict)
+    orders_per_hour: dict[Channel, float] = Field(default_factory=dict)
     lines: Span = Span(low=1, high=2)
     quantity: Span = Span(low=1, high=2)
     cancel: float = Field(default=0.0, ge=0, le=1)  # share of orders cancelled soon after they were placed
@@ -127,6 +131,7 @@ class Invariants(Section):
     no_oversell: bool = True
     no_double_shipment: bool = True
     nothing_lost: bool = True
+    edi_exchange: bool = True  # with an EDI retailer: every 850 answered, 855 and 856 as shipped
     kpis: KpiBounds = Field(default_factory=KpiBounds)
 
 
@@ -173,9 +178,9 @@ def _references(scenario: Scenario) -> list[tuple[tuple[str | int, ...], str]]:
                 problems.append(
                     (("traffic", name, i, "location"), f"{item.location!r} is not in the catalog")
                 )
-    for channel in traffic.orders_per_hour:
-        if channel not in scenario.systems:
-            problems.append((("traffic", "orders_per_hour", channel), "not one of the systems"))
+    for seller in traffic.orders_per_hour:
+        if seller not in scenario.systems:
+            problems.append((("traffic", "orders_per_hour", seller), "not one of the systems"))
     for system in scenario.faults:
         if system not in scenario.systems:
             problems.append((("faults", system), f"not one of the systems ({', '.join(scenario.systems)})"))
@@ -230,18 +235,27 @@ def _check_systems(scenario: Scenario, filename: str, lines: dict[Any, int]) -> 
     import inspect
 
     from .carrier import SimCarrier
+    from .edi_retailer import SimEdiRetailer
     from .erp import SimErp
     from .marketplace import SimMarketplace
     from .system import SimSystem
     from .wms import SimWms
 
-    classes: dict[str, type] = {"wms": SimWms, "erp": SimErp, "carrier": SimCarrier}
+    classes: dict[str, type] = {
+        "wms": SimWms,
+        "erp": SimErp,
+        "carrier": SimCarrier,
+        "retailer": SimEdiRetailer,
+    }
     base = {"rate", "burst"}  # SimSystem's own knobs every system passes on
     fixed = {"name", "clock", "faults", "seed", "kw"}  # set by the runner
     for system, options in scenario.systems.items():
         cls = classes.get(system, SimMarketplace)
-        known = (set(inspect.signature(cls).parameters) | base) - fixed
-        known |= set(inspect.signature(SimSystem.__init__).parameters) - fixed - {"self"}
+        if cls is SimEdiRetailer:  # a folder, not an HTTP server: no rate limit of its own
+            known = set(inspect.signature(cls).parameters) - fixed - {"folder"}
+        else:
+            known = (set(inspect.signature(cls).parameters) | base) - fixed
+            known |= set(inspect.signature(SimSystem.__init__).parameters) - fixed - {"self"}
         for name, value in options.items():
             where = _locate(filename, lines, ("systems", system, name), "")
             if name not in known:
@@ -255,12 +269,12 @@ def _check_systems(scenario: Scenario, filename: str, lines: dict[Any, int]) -> 
 
 def _check_faults(scenario: Scenario, filename: str, lines: dict[Any, int]) -> None:
     """Each system's faults through the simulator's own parser, so a typo fails here, not mid-run."""
-    from .faults import Faults
+    from .faults import EdiFaults, Faults
 
     for system, raw in scenario.faults.items():
         where = _locate(filename, lines, ("faults", system), "").rstrip(": ")
         try:
-            Faults.from_dict(fault_dict(raw, where), where)
+            (EdiFaults if system == "retailer" else Faults).from_dict(fault_dict(raw, where), where)
         except (ValueError, TypeError) as exc:
             raise ConfigError(str(exc)) from None
 
@@ -279,6 +293,15 @@ def fault_dict(raw: dict[str, Any], where: str) -> dict[str, Any]:
             raise ValueError(f"{where}.outages[{i}]: {exc}") from None
     if "outages" in data:
         data["outages"] = outages
+    try:
+        for name in EDI_FAULT_TIMES:
+            if isinstance(data.get(name), str):
+                data[name] = parse_duration(data[name])
+        for name in EDI_FAULT_LISTS:
+            if isinstance(data.get(name), list):
+                data[name] = [parse_duration(v) if isinstance(v, str) else v for v in data[name]]
+    except ValueError as exc:
+        raise ValueError(f"{where}.{name}: {exc}") from None
     return data
 
 

@@ -47,6 +47,9 @@ class SimWiring:
     def syncmap(self, systems: Mapping[str, SimSystem], store: str) -> dict[str, Any]:
         described: dict[str, Any] = {}
         for name, system in systems.items():
+            if system.kind == "edi_partner":
+                described[name] = _trading_partner(system)
+                continue
             link = self.links[name]
             entry: dict[str, Any] = {"kind": system.kind, "auth": {"api_key_env": _env(name, "API_KEY")}}
             if "webhooks" in SystemConfig.model_fields:  # the hub's inbound webhooks (issue 5)
@@ -87,6 +90,9 @@ class SimWiring:
             owners["product"] = kinds["erp"]
         routes: list[dict[str, Any]] = []
         for name, system in systems.items():
+            if system.kind == "edi_partner":
+                routes += _partner_routes(name, system)
+                continue
             if system.kind != "marketplace":
                 continue
             flavour = getattr(system, "flavour", "shop")
@@ -141,6 +147,56 @@ class SimWiring:
             "owners": owners,
             "routes": routes,
         }
+
+
+def _trading_partner(system: Any) -> dict[str, Any]:
+    """An EDI retailer as an integrator wires one: its X12 ids, the folder the hub watches for its
+    files (looked at every second, taken at once: it renames a whole file into place), the outbox."""
+    edi = system.edi_settings()
+    # its 997 is wanted within two hours (sim time), an 856's too: the hub's clock is divided
+    # by the compression like its other timers (`hub.in_sim_time`)
+    edi["acknowledgments"] = {"overdue": "2h", "sets": {"856": "2h"}}
+    return {
+        "kind": "edi_partner",
+        "connector": "edi",
+        "edi": edi,
+        "files": {"inbox": {"folder": str(system.inbox), "schedule": "* * * * * *", "settle": 0}},
+        "writes": ["order"],
+    }
+
+
+def _partner_routes(name: str, system: Any) -> list[dict[str, Any]]:
+    """846 inventory advice (the channel's ATP: what it may order), an 855 for each of its POs as
+    the order changes, an 856 for each shipment of its POs (the WMS keys them `SH-<order>-<n>`)."""
+    prefix = system.po_prefix
+    return [
+        {
+            "name": f"stock-to-{name}",
+            "domain": "inventory",
+            "to": name,
+            "format": "x12-846",
+            "batch": 200,
+            # a PO is never refused: the units it asks for beyond the ATP are backordered (855 IB)
+            "transform": {"atp": {"on_insufficient": "backorder"}},
+            "sla": "15m",
+        },
+        {
+            "name": f"orders-to-{name}",
+            "domain": "order",
+            "to": name,
+            "format": "x12-855",
+            "filter": {"key_prefix": [prefix]},
+            "sla": "15m",
+        },
+        {
+            "name": f"shipments-to-{name}",
+            "domain": "shipment",
+            "to": name,
+            "format": "x12-856",
+            "filter": {"key_prefix": [f"SH-{prefix}"]},
+            "sla": "15m",
+        },
+    ]
 
 
 def _inbound(name: str, system: SimSystem) -> str:

@@ -143,7 +143,8 @@ class Traffic:
         self.orders[key] = channel
         if self.rng.random() < t.cancel:
             self._later(self._cancel(channel, key))
-        elif self.rng.random() < t.returns:
+        elif self.rng.random() < t.returns and hasattr(self.systems[channel], "request_return"):
+            # (an EDI retailer sends no returns: its customers bring them to its stores)
             self._later(self._return(channel, key, lines[0][0]))
 
     async def _cancel(self, channel: str, key: str) -> None:

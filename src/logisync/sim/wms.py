@@ -139,8 +139,9 @@ class SimWms(SimSystem):
                 await self._cancel(number)
             return {"number": number, "status": self.orders[number]["status"]}
         self.orders[number] = {"lines": checked, "status": "received", "allocations": {}}
-        if order.get("status") == "cancelled":
+        if order.get("status") == "cancelled":  # cancelled before it reached us: say so
             self.orders[number].update(status="cancelled", cancel_requested=True)
+            self.spawn(self.send("order", number, self._order_payload(number)))
         if self.autopilot and order.get("status") != "cancelled":
             self.spawn(self._fulfil(number))
         return {"number": number, "status": "received"}

@@ -68,3 +68,16 @@ def test_a_bad_override_is_a_config_error_naming_the_scenario_and_key():
             merge_overrides(BASE, {"routes": {"stock-to-erp": {"domain": "inventory", "to": "erp"}}}),
             "s.yaml",
         )
+
+
+def test_a_partners_acknowledgment_times_run_in_sim_time():
+    data = {
+        "systems": {
+            "acme": {
+                "kind": "edi_partner",
+                "edi": {"acknowledgments": {"overdue": "2h", "sets": {"856": "1h"}}},
+            }
+        }
+    }
+    acks = in_sim_time(data, 60)["systems"]["acme"]["edi"]["acknowledgments"]
+    assert acks == {"overdue": 120, "sets": {"856": 60}}

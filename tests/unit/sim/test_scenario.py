@@ -96,3 +96,31 @@ def test_the_demo_is_a_scenario_with_a_fault_now_and_then():
     windows = fault_dict(s.faults["market"], "faults.market")["outages"]
     assert len(windows) > 100 and all(w["end"] - w["start"] == OUTAGE_FOR for w in windows)
     assert sum(s.traffic.orders_per_hour.values()) > 0 and s.traffic.receipts_per_hour > 0
+
+
+def test_an_edi_retailer_is_a_system_with_traffic_and_its_own_faults():
+    s = parse_scenario(
+        MINIMAL + "systems:\n  wms: {}\n  retailer: {po_prefix: BM, poll: 2m}\n"
+        "traffic: {orders_per_hour: {retailer: 6}}\n"
+        "faults:\n  retailer: {bad_files_at: [15m], duplicates_at: [25m], late_acks: 0.2, ack_delay: 20m}\n",
+        "edi.yaml",
+    )
+    assert s.systems["retailer"] == {"po_prefix": "BM", "poll": 120}
+    assert s.traffic.orders_per_hour == {"retailer": 6} and s.invariants.edi_exchange
+    from logisync.sim.faults import EdiFaults
+
+    faults = EdiFaults.from_dict(fault_dict(s.faults["retailer"], "faults.retailer"), "faults.retailer")
+    assert (faults.bad_files_at, faults.duplicates_at, faults.late_acks, faults.ack_delay) == (
+        [900.0],
+        [1500.0],
+        0.2,
+        1200.0,
+    )
+    with pytest.raises(ConfigError, match=r"^bad.yaml:5: systems.retailer.rate: not a knob of the retailer"):
+        parse_scenario(MINIMAL + "systems:\n  wms: {}\n  retailer: {rate: 3}\n", "bad.yaml")
+    with pytest.raises(ConfigError, match=r"faults.retailer.no_acks: a share is between 0 and 1, got 3"):
+        parse_scenario(
+            MINIMAL + "systems: {wms: {}, retailer: {}}\nfaults: {retailer: {no_acks: 3}}\n", "b.yaml"
+        )
+    with pytest.raises(ConfigError, match=r"faults.shop.late_acks: not a fault knob"):
+        parse_scenario(MINIMAL + "faults: {shop: {late_acks: 0.5}}\n", "b.yaml")
