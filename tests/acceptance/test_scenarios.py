@@ -17,10 +17,11 @@ SHIPPED = sorted((ROOT / "scenarios").glob("*.yaml"))
 BROKEN = sorted((ROOT / "tests" / "fixtures" / "scenarios_broken").glob("*.yaml"))
 
 
-def test_seven_scenarios_ship():
+def test_eight_scenarios_ship():
     assert [p.stem for p in SHIPPED] == [
         "carrier_chaos",
         "cycle_count",
+        "edi_retailer",
         "flash_sale",
         "happy_path",
         "marketplace_outage",
@@ -52,6 +53,15 @@ def what_happened(report: Report) -> None:
     elif name.startswith("returns"):
         assert t["returns"] > 0
         assert report.lags["returns-to-wms"]["delivered"] > 0
+    elif name.startswith("EDI retailer"):
+        edi = systems["retailer"]
+        assert t["orders_retailer"] > 0 and t["orders_shop"] > 0 and t["orders_market"] > 0
+        # one broken file (rejected, corrected, sent again), one interchange sent twice (TA1 025)
+        assert (edi["bad_files_sent"], edi["orders_resent"], edi["duplicates_sent"]) == (1, 1, 1)
+        assert edi["ta1_R_025"] == 1 and edi["acks_late"] > 0
+        assert edi["received_855"] > 0 and edi["received_856"] > 0 and edi["received_846"] > 0
+        assert exceptions["edi_rejected"]["open"] == 1 and exceptions["edi_duplicate"]["open"] == 1
+        assert report.verdict("edi_exchange").passed
     elif name.startswith("a WMS cycle count"):
         assert t["cycle_counts"] == 4
 
