@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from fixtures.sim_hub import sim_hub, until
 from logisync.edi.envelope import parse
 from logisync.edi.sets import order_ack_855
 from logisync.edi.writer import Envelope, OutboundSet, Party, write_interchange
@@ -19,21 +19,10 @@ from logisync.sim.clock import SimClock
 from logisync.sim.edi_invariant import edi_exchange
 from logisync.sim.edi_retailer import Counters, SimEdiRetailer
 from logisync.sim.faults import EdiFaults
-from logisync.sim.hub import Hub, bind_loopback, in_sim_time, validated
-from logisync.sim.syncmap import SimWiring
 from logisync.sim.wms import SimWms
-from logisync.store import open_store
 from logisync.store.edi_exchange import EdiLedger
 
-DEADLINE = 60.0
 COMPRESSION = 1200.0
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not condition():
-        assert time.monotonic() < deadline, "the condition never held"
-        await asyncio.sleep(0.05)
 
 
 def exchange(tmp_path: Path, faults: EdiFaults | None, work: Callable[..., Any]) -> None:
@@ -45,26 +34,11 @@ def exchange(tmp_path: Path, faults: EdiFaults | None, work: Callable[..., Any])
         retailer = SimEdiRetailer(
             "retailer", clock=clock, faults=faults, folder=tmp_path / "retailer", poll=60
         )
-        systems: dict[str, Any] = {"wms": wms, "retailer": retailer}
-        sock = bind_loopback()
-        wiring = SimWiring.create(list(systems), "http://{}:{}".format(*sock.getsockname()[:2]))
-        for name, system in systems.items():
-            await system.start(wiring.links[name])
-        url = f"sqlite:///{tmp_path / 'hub.db'}"
-        store = open_store(url)
-        data = in_sim_time(wiring.syncmap(systems, url), COMPRESSION)
-        hub = Hub(validated(data, "sim"), store, wiring.env, sock)
-        await hub.start()
-        try:
+        async with sim_hub(tmp_path, {"wms": wms, "retailer": retailer}) as hub:  # type: ignore[dict-item]
             await wms.receive("SKU-1", "DC1", 20)
             await wms.receive("SKU-2", "DC1", 5)
             await until(lambda: retailer.levels == {"SKU-1": 20, "SKU-2": 5})  # the hub's 846
-            await work(retailer, wms, store)
-        finally:
-            await retailer.stop()
-            await wms.stop()
-            await hub.stop()
-            store.close()
+            await work(retailer, wms, hub.store)
 
     asyncio.run(go())
 
