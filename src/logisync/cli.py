@@ -9,6 +9,7 @@ import typer
 from .config import load_syncmap
 from .config.model import SyncMap
 from .console.exceptions import app as exceptions_app
+from .console.users import app as users_app
 from .errors import LogisyncError
 
 app = typer.Typer(
@@ -465,6 +466,7 @@ def demo(
 
 
 app.add_typer(exceptions_app, name="exceptions")
+app.add_typer(users_app, name="users")
 
 xref_app = typer.Typer(
     help="Cross-reference tables: a system's own ids (listing ids, item numbers, service codes) for canonical keys.",

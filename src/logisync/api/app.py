@@ -18,6 +18,8 @@ from ..files.service import FileService
 from ..pipeline import Pipeline
 from ..reconcile.schedule import run_schedule
 from ..store.base import Store
+from ..web.app import dashboard_router
+from ..web.app import install as install_dashboard
 from . import problems
 from .auth import Keyring
 from .changes import changes_router
@@ -107,6 +109,7 @@ def create_app(
     app.include_router(exceptions_router(syncmap, store, keyring, dispatcher))
     app.include_router(kpi_router(syncmap, store, keyring))
     app.include_router(reconcile_router(store, keyring))
+    install_dashboard(app, dashboard_router(syncmap, store, dispatcher=dispatcher))  # /ui, and / -> /ui/
 
     @app.get("/healthz", tags=["health"], response_model=Health, summary="Liveness")
     async def healthz() -> Any:

@@ -1,0 +1,217 @@
+"""`dashboard_router(syncmap, store)`: the operations dashboard, mounted by the API under `/ui`.
+
+One module per page registers its routes (`add_routes(router, deps)`); this module adds sign-in,
+sign-out and the static files, and `install(app)` renders the dashboard's refusals as pages.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import FileResponse, RedirectResponse, Response
+
+from ..config.model import SyncMap
+from ..domain.change import now_us
+from ..store import users as sql
+from ..store.base import Store
+from . import overview
+from .session import (
+    COOKIE,
+    LOGIN_CSRF_COOKIE,
+    Sessions,
+    WebProblem,
+    base_path,
+    digest,
+    require,
+    set_cookie,
+)
+from .templating import SECURITY_HEADERS, render
+from .users import AddressThrottle, Role, User, authenticate
+
+if TYPE_CHECKING:
+    from ..delivery.dispatcher import Dispatcher
+    from ..store.sql import SqlStore
+
+STATIC = Path(__file__).parent / "static"
+_TYPES = {".js": "text/javascript", ".css": "text/css", ".md": "text/plain", ".svg": "image/svg+xml"}
+
+
+@dataclass
+class Deps:
+    """What the pages need: the sync map, the store, and (in `logisync serve`) the dispatcher."""
+
+    syncmap: SyncMap
+    store: Store
+    dispatcher: Dispatcher | None = None
+    sessions: Sessions = field(init=False)
+    throttle: AddressThrottle = field(default_factory=AddressThrottle)
+
+    def __post_init__(self) -> None:
+        self.sessions = Sessions(self.sql)
+
+    @property
+    def sql(self) -> SqlStore:
+        """The store as the SQL functions of `store/` take it (both stores are `SqlStore`s)."""
+        return cast("SqlStore", self.store)
+
+    def audit(self, user: User, action: str, target: str | None = None, **detail: Any) -> None:
+        """A dashboard action in the audit log (exception actions go through `logisync.inbox`,
+        whose own trail names the same actor)."""
+        sql.audit(self.sql, now_us(), user.actor, action, target, detail or None)
+
+
+def dashboard_router(syncmap: SyncMap, store: Store, *, dispatcher: Dispatcher | None = None) -> APIRouter:
+    """The dashboard's routes, to be included with `prefix="/ui"` (see `install`)."""
+    deps = Deps(syncmap, store, dispatcher)
+
+    async def attach(request: Request) -> None:
+        request.state.web = deps
+
+    router = APIRouter(dependencies=[Depends(attach)], include_in_schema=False)
+    _add_auth_routes(router, deps)
+
+    @router.get("/static/{path:path}")
+    async def static(path: str) -> Response:
+        file = (STATIC / path).resolve()
+        if not file.is_relative_to(STATIC.resolve()) or not file.is_file():
+            raise WebProblem(404, f"no static file {path!r}")
+        return FileResponse(
+            file,
+            media_type=_TYPES.get(file.suffix),
+            headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
+        )
+
+    overview.add_routes(router, deps)
+    for module in _optional_pages():
+        module.add_routes(router, deps)
+    return router
+
+
+def _optional_pages() -> list[Any]:
+    """The pages other modules add, where they exist yet (inbox, explorer, kpis, reconcile)."""
+    import importlib
+
+    found = []
+    for name in ("inbox", "explorer", "kpis", "reconcile"):
+        try:
+            found.append(importlib.import_module(f"{__package__}.{name}"))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.{name}":
+                raise
+    return found
+
+
+def _safe_next(base: str, target: str | None) -> str:
+    """Where to go after sign-in: a path under the dashboard, never another site."""
+    if not target:
+        return base + "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith(base + "/") or "\\" in target:
+        return base + "/"
+    return target
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _add_auth_routes(router: APIRouter, deps: Deps) -> None:
+    def login_page(
+        request: Request, *, error: str | None, next_: str, username: str, status: int
+    ) -> Response:
+        token = secrets.token_urlsafe(24)
+        response = render(
+            request,
+            "login.html",
+            status_code=status,
+            error=error,
+            next=next_,
+            username=username,
+            login_csrf=token,
+        )
+        set_cookie(response, request, LOGIN_CSRF_COOKIE, token, max_age=3600)
+        return response
+
+    @router.get("/login")
+    async def login_form(request: Request, next: str = "") -> Response:
+        return login_page(
+            request, error=None, next_=_safe_next(base_path(request), next), username="", status=200
+        )
+
+    @router.post("/login")
+    async def login(
+        request: Request,
+        username: str = Form("", max_length=200),
+        password: str = Form("", max_length=1000),
+        csrf: str = Form("", max_length=200),
+        next: str = Form("", max_length=2000),
+    ) -> Response:
+        base = base_path(request)
+        target = _safe_next(base, next)
+        expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+        if not csrf or not expected or not secrets.compare_digest(csrf.encode(), expected.encode()):
+            raise WebProblem(403, "the sign-in form's security token is missing or stale: reload the page")
+        now = now_us()
+        token, session = deps.sessions.new(username, now)
+        old = request.cookies.get(COOKIE)
+        outcome = await run_in_threadpool(
+            authenticate,
+            deps.sql,
+            username,
+            password,
+            now,
+            _address(request),
+            deps.throttle,
+            new_session=session,
+            old_session_hash=digest(old) if old else None,
+        )
+        if outcome.user is None:
+            message = (
+                "Too many failed attempts: try again in 15 minutes."
+                if outcome.reason in ("locked", "throttled")
+                else "Wrong user name or password."
+            )
+            return login_page(request, error=message, next_=target, username=username, status=401)
+        response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
+        set_cookie(response, request, COOKIE, token)
+        response.delete_cookie(LOGIN_CSRF_COOKIE, path=base)
+        return response
+
+    @router.post("/logout")
+    async def logout(request: Request, user: User = Depends(require(Role.viewer))) -> Response:
+        token = request.cookies.get(COOKIE, "")
+        await run_in_threadpool(sql.end_session, deps.sql, digest(token), now_us(), user.actor)
+        base = base_path(request)
+        response = RedirectResponse(base + "/login", status_code=303, headers=SECURITY_HEADERS)
+        response.delete_cookie(COOKIE, path=base, httponly=True, samesite="strict")
+        return response
+
+
+_TITLES = {401: "Sign in", 403: "Not allowed", 404: "Not found"}
+
+
+async def _problem_page(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, WebProblem)
+    if exc.status == 303 and exc.location:
+        return RedirectResponse(exc.location, status_code=303, headers=SECURITY_HEADERS)
+    headers = {"HX-Redirect": exc.location} if exc.status == 401 and exc.location else {}
+    title = _TITLES.get(exc.status, "Refused")
+    response = render(request, "error.html", status_code=exc.status, title=title, message=exc.message)
+    response.headers.update(headers)
+    return response
+
+
+def install(app: FastAPI, router: APIRouter) -> None:
+    """Mount the dashboard under `/ui`, send `/` there, and render its refusals as pages."""
+    app.include_router(router, prefix="/ui")
+    app.add_exception_handler(WebProblem, _problem_page)
+
+    @app.get("/", include_in_schema=False)
+    async def root(request: Request) -> Response:
+        return RedirectResponse(request.scope.get("root_path", "") + "/ui/", status_code=307)
