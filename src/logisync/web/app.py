@@ -20,7 +20,7 @@ from ..config.model import SyncMap
 from ..domain.change import now_us
 from ..store import users as sql
 from ..store.base import Store
-from . import overview
+from . import accounts, overview
 from .session import (
     COOKIE,
     LOGIN_CSRF_COOKIE,
@@ -88,6 +88,7 @@ def dashboard_router(syncmap: SyncMap, store: Store, *, dispatcher: Dispatcher |
         )
 
     overview.add_routes(router, deps)
+    accounts.add_routes(router, deps)
     for module in _optional_pages():
         module.add_routes(router, deps)
     return router
