@@ -6,6 +6,10 @@ import re
 
 from playwright.sync_api import expect
 
+from fixtures import a11y
+from logisync.domain.change import now_us
+from logisync.store.base import NewException
+
 
 def test_sign_in_shows_the_overview_with_its_routes(hub, page):
     page.goto(f"{hub.url}/")
@@ -83,3 +87,35 @@ def test_logout(hub, page):
     expect(page).to_have_url(f"{hub.url}/ui/login")
     page.goto(f"{hub.url}/ui/")
     expect(page).to_have_url(re.compile(r"/ui/login\?next="))
+
+
+REFRESH = (  # what htmx's poll does every 10 s, now: fetch the live part and swap it in
+    "htmx.ajax('GET', document.getElementById('overview-live').getAttribute('hx-get'), "
+    "{target: '#overview-live', swap: 'outerHTML'})"
+)
+
+
+def test_the_overview_refreshes_itself_and_links_exceptions_to_the_inbox(hub, page):
+    hub.login(page, "viewer")
+    expect(page.locator("main")).to_contain_text("No open exceptions.")
+    with hub.store.write() as tx:
+        tx.open_exceptions(
+            [NewException("validation", "on_hand: -1 is below 0", "inventory", "SKU-9@DC1")], now_us()
+        )
+    page.evaluate(REFRESH)
+    link = page.locator("#exceptions-by-kind a")
+    expect(link).to_have_text("validation")
+    expect(page.locator("#exceptions-by-kind")).to_contain_text("validation: 1")
+    assert link.get_attribute("href") == "/ui/exceptions?kind=validation"
+    hub.store._execute("DELETE FROM sessions")  # the session ends while the page is open
+    page.evaluate(REFRESH)
+    expect(page).to_have_url(re.compile(r"/ui/login\?next="))
+
+
+def test_the_pages_meet_the_accessibility_basics(hub, page):
+    page.goto(f"{hub.url}/ui/login")
+    assert a11y.problems(page) == []
+    hub.login(page, "admin")
+    assert a11y.problems(page) == []
+    page.goto(f"{hub.url}/ui/users")
+    assert a11y.problems(page) == []
