@@ -38,35 +38,32 @@ def open_exceptions_by_kind(store: SqlStore) -> dict[str, int]:
     return {kind: int(n) for kind, n in rows}
 
 
-def first_position_at(store: SqlStore, table: str, at_us: int, lo: int, hi: int) -> int:
-    """The first position in [lo, hi + 1] whose row arrived at or after `at_us` (hi + 1: none did).
+def _search_sql(table: str, edges: int) -> str:
+    """One statement that binary-searches every edge at once (a recursive CTE: no round trips).
 
-    Binary search over positions; a missing position (a gap) is looked past to the next row."""
+    For each edge `at`, it narrows [lo, hi] to the first position p whose next row (the first at or
+    after p) arrived at or after `at`; hi starts one past the last row, which counts as "after"."""
     pos, when = _LOGS[table]
-    nxt = f"SELECT {pos}, {when} FROM {table} WHERE {pos} >= ? ORDER BY {pos} LIMIT 1"
-    while lo <= hi:
-        mid = (lo + hi) // 2
-        rows = store._query(nxt, [mid])
-        if not rows or rows[0][0] > hi:
-            hi = mid - 1
-            continue
-        if rows[0][1] >= at_us:
-            hi = mid - 1
-        else:
-            lo = int(rows[0][0]) + 1
-    return lo
+    nxt = f"(SELECT {when} FROM {table} WHERE {pos} >= (lo + hi) / 2 ORDER BY {pos} LIMIT 1)"
+    after = f"coalesce({nxt} >= at, TRUE)"
+    values = ", ".join(["(CAST(? AS BIGINT))"] * edges)
+    return (
+        f"WITH RECURSIVE e(at) AS (VALUES {values}), "
+        "s(at, lo, hi) AS (SELECT at, CAST(? AS BIGINT), CAST(? AS BIGINT) FROM e UNION ALL "
+        f"SELECT at, CASE WHEN {after} THEN lo ELSE (lo + hi) / 2 + 1 END, "
+        f"CASE WHEN {after} THEN (lo + hi) / 2 ELSE hi END FROM s WHERE lo < hi) "
+        "SELECT at, lo FROM s WHERE lo >= hi"
+    )
 
 
 def arrivals(store: SqlStore, table: str, edges_us: Sequence[int]) -> list[int]:
     """Rows of `table` (`changes` or `outbox`) that arrived in each interval between `edges_us`."""
     pos, _ = _LOGS[table]
-    rows = store._query(f"SELECT min({pos}), max({pos}) FROM {table}")
+    # two subqueries: SQLite reads a lone min() or max() off the b-tree, not both in one SELECT
+    rows = store._query(f"SELECT (SELECT min({pos}) FROM {table}), (SELECT max({pos}) FROM {table})")
     lo, hi = rows[0]
     if lo is None:
         return [0] * (len(edges_us) - 1)
-    firsts = []
-    start = int(lo)
-    for edge in edges_us:
-        start = first_position_at(store, table, edge, start, int(hi))
-        firsts.append(start)
+    found = dict(store._query(_search_sql(table, len(edges_us)), [*edges_us, int(lo), int(hi) + 1]))
+    firsts = [int(found[edge]) for edge in edges_us]
     return [b - a for a, b in pairwise(firsts)]
