@@ -132,21 +132,24 @@ def test_a_retailer_that_sends_no_997s_fails_the_check(tmp_path: Path) -> None:
     exchange(tmp_path, EdiFaults(no_acks=1.0), work)
 
 
-def _hubs_file(sets: list[OutboundSet], sender: str = "LOGISYNCHUB") -> bytes:
+def _hubs_file(sets: list[OutboundSet], numbers: Counters, sender: str = "LOGISYNCHUB") -> bytes:
     envelope = Envelope("hub", Party("ZZ", sender), Party("ZZ", "BIGMART"), release="4010")
-    return write_interchange(envelope, sets, Counters()).data
+    return write_interchange(envelope, sets, numbers).data
 
 
 def test_the_retailer_rejects_a_malformed_document_with_its_own_997(tmp_path: Path) -> None:
     async def go() -> None:
         retailer = SimEdiRetailer("retailer", clock=SimClock(60), folder=tmp_path)
         await retailer.start()
+        numbers = Counters()
         try:
             order = {"lines": [{"line_no": 1, "sku": "SKU-1", "quantity": 2}]}
             from datetime import UTC, datetime
 
             ack = order_ack_855.write("BM000001", order, datetime(2026, 11, 29, tzinfo=UTC))
-            broken = re.sub(rb"SE\*(\d+)\*", lambda m: b"SE*%d*" % (int(m[1]) + 2), _hubs_file([ack]))
+            broken = re.sub(
+                rb"SE\*(\d+)\*", lambda m: b"SE*%d*" % (int(m[1]) + 2), _hubs_file([ack], numbers)
+            )
             (retailer.outbox / "hub-855.x12").write_bytes(broken)
             retailer.poll()
             [answer] = list(retailer.inbox.iterdir())
@@ -164,12 +167,19 @@ def test_the_retailer_rejects_a_malformed_document_with_its_own_997(tmp_path: Pa
             assert retailer.stats["duplicates_received"] == 1 and retailer.stats["rejected_855"] == 1
             answer.unlink()
             # a file that is not from the hub: the envelope is refused with a TA1
-            (retailer.outbox / "other.x12").write_bytes(_hubs_file([ack], sender="SOMEONEELSE"))
+            (retailer.outbox / "other.x12").write_bytes(_hubs_file([ack], numbers, sender="SOMEONEELSE"))
             retailer.poll()
             [answer] = list(retailer.inbox.iterdir())
             ic = parse(answer.read_bytes()).interchanges[0]
             assert [t.elements[4:] for t in ic.ta1] == [["R", "006"]]
             assert any("SOMEONEELSE" in p for p in retailer.problems)
+            answer.unlink()
+            # a 997 for a group it never sent is noted, not taken
+            body = [["AK1", "PO", "99"], ["AK2", "850", "0001"], ["AK5", "A"], ["AK9", "A", "1", "1", "1"]]
+            (retailer.outbox / "ack.x12").write_bytes(_hubs_file([OutboundSet("997", body)], numbers))
+            retailer.poll()
+            assert retailer.problems[-1] == "997 0003: group '99' is not one of ours"
+            assert list(retailer.inbox.iterdir()) == []  # a 997 is not acknowledged
         finally:
             await retailer.stop()
 

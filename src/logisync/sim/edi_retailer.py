@@ -390,10 +390,13 @@ class SimEdiRetailer:
     def _take(self, tset: Any, ic: Interchange, group: str) -> None:
         if tset.code == "997":
             response = read_997(tset)
-            for s in self.interchanges.values():
-                if s.group == _number(response.control) and response.sets:
-                    s.ack = response.sets[0].status
-                    s.ack_codes = response.sets[0].codes
+            sent = next((s for s in self.interchanges.values() if s.group == _number(response.control)), None)
+            if response.problems or sent is None or len(response.sets) != 1:
+                why = "; ".join(response.problems) or f"group {response.control!r} is not one of ours"
+                self.problems.append(f"997 {tset.control}: {why}")
+                return
+            sent.ack = response.sets[0].status
+            sent.ack_codes = response.sets[0].codes
             return
         if tset.code == "846":
             sku = ""
