@@ -20,21 +20,26 @@ def is_number(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+_SEP = "\x1d"  # joins the elements of segments a body was given one by one (no file's text)
+
+
 class Body(Sequence[Segment]):
     """A set's segments between ST and SE, kept as the text the tokenizer read (runs of a chunk's
     segments); a `Segment` is made only for the one asked for. `rows()` gives every segment's
     elements at once, the way a map reads a large set."""
 
-    __slots__ = ("_items", "_runs", "_sep", "_starts")
+    __slots__ = ("_given", "_items", "_runs", "_sep", "_starts")
 
     def __init__(self, segments: Iterable[Segment] = ()) -> None:
         self._items: list[str | Segment] = list(segments)
+        self._given = len(self._items)  # segments given one by one (not text)
         self._starts: list[int] = []  # where each run starts in `_items`
         self._runs: list[tuple[Batch, int]] = []  # its chunk, and its first segment there
         self._sep: str | None = None
 
     def append(self, segment: Segment) -> None:
         self._items.append(segment)
+        self._given += 1
 
     def extend_run(self, batch: Batch, start: int, stop: int) -> None:
         """Keep segments `start` to `stop` (excluded) of a chunk."""
@@ -44,7 +49,7 @@ class Body(Sequence[Segment]):
         self._sep = batch.sep
 
     def clear(self) -> None:
-        self._items, self._starts, self._runs = [], [], []
+        self._items, self._starts, self._runs, self._given = [], [], [], 0
 
     def __len__(self) -> int:
         return len(self._items)
@@ -76,6 +81,18 @@ class Body(Sequence[Segment]):
         return [s.elements for s in self] == [getattr(o, "elements", o) for o in other]
 
     __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def sep(self) -> str:
+        """The element separator of the text `texts` gives."""
+        return self._sep or _SEP
+
+    def texts(self) -> list[str]:
+        """Every segment's text (its elements joined by `sep`), as read: nothing split."""
+        if not self._given:
+            return self._items  # type: ignore[return-value]  # (only texts: not to be changed)
+        sep = self.sep
+        return [sep.join(x.elements) if isinstance(x, Segment) else x for x in self._items]
 
     def rows(self) -> list[list[str]]:
         """Every segment's elements (`row[0]` the segment id), split in one pass."""

@@ -134,3 +134,66 @@ def test_positions_asked_for_in_any_order_are_the_same(name):
     middle = list(Tokenizer(data))
     picked = [middle[i] for i in (5, 2, 9, 0)]
     assert [(s.offset, s.line) for s in picked] == [forward[i][2:] for i in (5, 2, 9, 0)]
+
+
+ISA = "ISA*00*          *00*          *ZZ*ACMESUPPLY     *ZZ*LOGISYNCHUB    *261128*0930*U*00401*000000101*0*P*>~\n"
+
+
+def _846(*body: str) -> bytes:
+    segments = ["ST*846*0001", "BIA*00*SI*INV1*20261128", *body]
+    segments.append(f"SE*{len(segments) + 1}*0001")
+    text = "GS*IB*ACMESUPPLY*LOGISYNCHUB*20261128*0930*1*X*004010~\n"
+    text += "".join(f"{s}~\n" for s in segments) + "GE*1*1~\nIEA*1*000000101~\n"
+    return (ISA + text).encode()
+
+
+def _read_846(data: bytes, **ctx: object):
+    [tset] = parse(data).interchanges[0].groups[0].sets
+    return inventory_846.read(tset, Context("acme", "1", "1", **ctx))  # type: ignore[arg-type]
+
+
+def test_the_846_reads_only_lin_qty_and_n1_and_all_of_their_forms():
+    mapped = _read_846(
+        _846(
+            "N1*WH**92*DC9",  # the heading's location
+            "LIN**VN*SKU-1",
+            "PID*F****QTY*17*9",  # text that looks like a QTY inside another segment
+            "QTY*33*5*EA",
+            "QTY*17*7*EA",  # 17 wins over 33, whatever their order
+            "LIN**VN*SKU-2",
+            "N1*ST**92*STORE-4",  # the item's own location
+            "QTY* 63*3*CA",  # a padded qualifier counts as itself
+            "LINE*1",  # not a LIN
+            "DTM*018*20261201",
+        )
+    )
+    assert mapped.problems == []
+    assert [(c.key, c.fields, c.id) for c in mapped.changes] == [
+        ("SKU-1@DC9", {"on_hand": 7}, "acme:846:1.1.0001:1"),
+        ("SKU-2@STORE-4", {"inbound": 3, "uom": "CA"}, "acme:846:1.1.0001:2"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "problems"),
+    [
+        (["QTY*17*1", "LIN**VN*SKU-1", "QTY*17*1"], [("segment_unexpected", "QTY", None)]),
+        (["LIN", "QTY*17*1"], [("element_missing", "LIN", 2)]),
+        (["LIN**VN*SKU-1", "QTY"], [("element_missing", "QTY", 1), ("element_missing", "QTY", 2)]),
+        (["LIN**VN*SKU-1", "QTY*17*-2"], [("element_invalid_character", "QTY", 2)]),
+        (
+            ["LIN**VN*SKU 1", "QTY*17*1"],
+            [("element_invalid_character", "LIN", 3)],
+        ),  # a key the domain refuses
+        (["LIN**VN*SKU-1", "PID*F****X"], [("segment_missing", "QTY", None)]),
+    ],
+)
+def test_each_846_error_names_its_segment_and_element(body, problems):
+    data = _846(*body)
+    mapped = _read_846(data, location="DC1")
+    assert [(p.code.name, p.segment_id, p.element) for p in mapped.problems] == problems
+    assert mapped.changes == []
+    for p in mapped.problems:  # each position is the segment's own in the file (a missing one: the LIN)
+        seg_id = "LIN" if p.code.name == "segment_missing" else p.segment_id
+        assert data.splitlines()[p.line - 1].startswith(seg_id.encode())
+        assert data[p.offset :].startswith(seg_id.encode())
