@@ -9,13 +9,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from logisync.domain.change import Change
 from logisync.domain.kinds import Domain
 from logisync.edi.envelope import EnvelopeReader, Event, Run, parse
 from logisync.edi.interchange import Body
 from logisync.edi.sets import Context, inventory_846
-from logisync.edi.sets.mapped import _change
+from logisync.edi.sets.mapped import SetReader, _change
 from logisync.edi.tokenizer import Segment, Tokenizer
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "x12"
@@ -197,3 +199,28 @@ def test_each_846_error_names_its_segment_and_element(body, problems):
         seg_id = "LIN" if p.code.name == "segment_missing" else p.segment_id
         assert data.splitlines()[p.line - 1].startswith(seg_id.encode())
         assert data[p.offset :].startswith(seg_id.encode())
+
+
+def _item_by_hand(elements: list[str], prefs: tuple[str, ...]) -> str | None:
+    """The SKU as the pairs define it: each qualifier's first non-blank id, the partner's first."""
+    found: dict[str, str] = {}
+    for at in range(2, 12, 2):
+        if at + 1 >= len(elements):
+            break
+        q, v = elements[at].strip(), elements[at + 1].strip()
+        if q and v:
+            found.setdefault(q, v)
+    return next((found[q] for q in prefs if q in found), None)
+
+
+@given(
+    st.lists(st.sampled_from(["SK", "VN", "UP", " SK", "VN ", "", "ZZ", "A1", " ", "B2"]), max_size=14),
+    st.sampled_from([("SK", "VN", "BP", "IN", "UP", "EN"), ("VN",), ("UP", "VN", "UP"), ()]),
+)
+def test_the_sku_of_a_lin_is_the_partners_first_qualifier_however_padded(tail, prefs):
+    elements = ["LIN", "1", *tail]
+    reader = SetReader(
+        parse(_846("LIN**VN*X", "QTY*17*1")).interchanges[0].groups[0].sets[0],
+        Context("a", item_qualifiers=prefs),
+    )
+    assert reader.item_of(elements, 2) == _item_by_hand(elements, prefs)

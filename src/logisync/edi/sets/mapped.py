@@ -85,6 +85,8 @@ class SetReader:
         self.failed = False  # a fatal problem was found (kept as a flag: checked per item)
         self._base = ctx.change_id(tset)
         self._specs: dict[Domain, DomainSpec] = {}
+        prefs = ctx.item_qualifiers  # each product id qualifier -> those the partner prefers to it
+        self._better = {q: prefs[:n] for n, q in reversed(list(enumerate(prefs)))}
 
     def finish(self) -> Mapped:
         """The result; a set with any fatal problem keeps no change (it is rejected whole)."""
@@ -225,8 +227,20 @@ class SetReader:
     def item_of(self, elements: list[str], start: int, count: int = 5) -> str | None:
         """The SKU among a segment's (qualifier, id) pairs from element `start` (`count` pairs at
         most, as `pairs(start, count)` names them), or None: `item` then says why."""
-        found: dict[str, str] = {}
         stop = start + 2 * count
+        if len(elements) > start + 1:
+            # the usual LIN: its first pair has a qualifier of the partner's list, and no later
+            # qualifier (padded or not) is one the list puts before it
+            better = self._better.get(elements[start])
+            if better is not None:
+                value = elements[start + 1].strip()
+                if value:
+                    if not better:
+                        return value
+                    later = "\x00".join(elements[start + 2 : stop : 2])
+                    if not any(b in later for b in better):
+                        return value
+        found: dict[str, str] = {}
         for qualifier, value in zip(elements[start:stop:2], elements[start + 1 : stop : 2], strict=False):
             qualifier, value = qualifier.strip(), value.strip()
             if qualifier and value and qualifier not in found:
@@ -352,7 +366,7 @@ class SetReader:
 
 _new = object.__new__
 _set = object.__setattr__
-_SET = frozenset(("id", "domain", "key", "fields", "version", "occurred_at"))  # what `_change` sets
+_SET = {"id", "domain", "key", "fields", "version", "occurred_at"}  # what `_change` sets
 _DEFAULTS = {name: f.default for name, f in Change.model_fields.items() if name not in _SET}
 
 
@@ -371,7 +385,7 @@ def _change(
         "occurred_at": occurred_at,
     }
     _set(change, "__dict__", {**_DEFAULTS, **values} if _DEFAULTS else values)
-    _set(change, "__pydantic_fields_set__", set(_SET))  # its own: pydantic may add to it
+    _set(change, "__pydantic_fields_set__", _SET.copy())  # its own: pydantic may add to it
     _set(change, "__pydantic_extra__", None)
     _set(change, "__pydantic_private__", None)
     return change
