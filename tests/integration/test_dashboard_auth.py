@@ -162,3 +162,19 @@ def test_static_files_are_served_and_cannot_escape_their_folder(hub):
     assert hub.get("/ui/static/vendor/uPlot.iife.min.js").status_code == 200
     assert hub.get("/ui/static/%2e%2e/app.py").status_code == 404
     assert hub.get("/ui/static/nothing.js").status_code == 404
+
+
+def test_an_unknown_dashboard_address_is_a_404_page(hub):
+    assert hub.get("/ui/nowhere", follow_redirects=False).status_code == 303  # signed out: sign in first
+    sign_in(hub, "vic")
+    page = hub.get("/ui/nowhere")
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "there is no dashboard page at /ui/nowhere" in page.text
+
+
+def test_ended_sessions_are_forgotten_at_the_next_sign_in(hub, store):
+    sign_in(hub, "vic")
+    store._execute("UPDATE sessions SET expires_us = 1")
+    sign_in(hub, "ada")
+    assert [r[0] for r in store._query("SELECT user_name FROM sessions")] == ["ada"]

@@ -91,6 +91,12 @@ def dashboard_router(syncmap: SyncMap, store: Store, *, dispatcher: Dispatcher |
     accounts.add_routes(router, deps)
     for module in _optional_pages():
         module.add_routes(router, deps)
+
+    @router.get("/{path:path}")
+    async def unknown(path: str, user: User = Depends(require(Role.viewer))) -> Response:
+        """Last: a dashboard address no page answers is a 404 page (signed in), not the API's JSON."""
+        raise WebProblem(404, f"there is no dashboard page at /ui/{path}")
+
     return router
 
 
@@ -159,6 +165,7 @@ def _add_auth_routes(router: APIRouter, deps: Deps) -> None:
         if not csrf or not expected or not secrets.compare_digest(csrf.encode(), expected.encode()):
             raise WebProblem(403, "the sign-in form's security token is missing or stale: reload the page")
         now = now_us()
+        await run_in_threadpool(sql.purge_sessions, deps.sql, now)  # forget the sessions that ended
         token, session = deps.sessions.new(username, now)
         old = request.cookies.get(COOKIE)
         outcome = await run_in_threadpool(
