@@ -178,3 +178,12 @@ def test_ended_sessions_are_forgotten_at_the_next_sign_in(hub, store):
     store._execute("UPDATE sessions SET expires_us = 1")
     sign_in(hub, "ada")
     assert [r[0] for r in store._query("SELECT user_name FROM sessions")] == ["ada"]
+
+
+def test_an_address_that_keeps_failing_is_refused_for_any_name(hub, store):
+    for i in range(users.MAX_FAILURES_PER_ADDRESS):
+        assert sign_in(hub, f"guess{i}", "not it at all").status_code == 401
+    logged = len(sql.list_audit(store, limit=1000))
+    refused = sign_in(hub, "ada")  # the right password, from the same address
+    assert refused.status_code == 401 and "Too many failed attempts" in refused.text
+    assert len(sql.list_audit(store, limit=1000)) == logged  # a flood writes nothing more
