@@ -124,6 +124,8 @@ def test_next_never_leaves_the_dashboard(hub):
     answer = sign_in(hub, "ada", next_="https://evil.example/ui/")
     assert answer.headers["location"] == "/ui/"
     assert sign_in(hub, "ada", next_="//evil.example/").headers["location"] == "/ui/"
+    assert sign_in(hub, "ada", next_="/ui/login?next=/ui/").headers["location"] == "/ui/"
+    assert sign_in(hub, "ada", next_="/ui/users?x=1").headers["location"] == "/ui/users?x=1"
 
 
 def test_logout_ends_the_session_and_is_audited(hub, store):

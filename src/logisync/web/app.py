@@ -121,6 +121,8 @@ def _safe_next(base: str, target: str | None) -> str:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith(base + "/") or "\\" in target:
         return base + "/"
+    if parts.path in (base + "/login", base + "/logout"):
+        return base + "/"
     return target
 
 
