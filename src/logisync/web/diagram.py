@@ -87,16 +87,14 @@ def diagram(syncmap: SyncMap, routes: Sequence[_Route]) -> Markup:
             owns = owned.get(name, [])
             routed = [f"{r.name}{' (shadow)' if r.mode == 'shadow' else ''}" for r in gets]
             parts.append(
-                f'<g class="sys"><rect x="{x}" y="{y:.0f}" width="{BOX_W}" height="{BOX_H}" rx="8"/>'
+                f'<g class="sys"><title>{escape(_describe(name, kind, owns, routed))}</title><rect x="{x}" y="{y:.0f}" width="{BOX_W}" height="{BOX_H}" rx="8"/>'
                 f'<text x="{x + 10}" y="{y + 19:.0f}"><tspan font-weight="700">{escape(name)}</tspan>'
                 f'<tspan class="small"> {escape(kind)}</tspan></text>'
                 f'<text class="small" x="{x + 10}" y="{y + 37:.0f}">owns: {escape(_short(owns) or "—")}</text>'
                 f'<text class="small" x="{x + 10}" y="{y + 54:.0f}">gets: {escape(_short(routed) or "—")}</text>'
                 "</g>"
             )
-            summary.append(
-                f"{name} ({kind}) owns {', '.join(owns) or 'nothing'}; routes to it: {', '.join(routed) or 'none'}"
-            )
+            summary.append(_describe(name, kind, owns, routed))
     parts.append(
         f'<g class="hub"><rect x="{hub_x:.0f}" y="{hub_y:.0f}" width="{HUB_W}" height="{HUB_H}" rx="10"/>'
         f'<text x="{hub_x + HUB_W / 2:.0f}" y="{hub_y + 33:.0f}" text-anchor="middle" font-weight="700">'
@@ -113,6 +111,10 @@ def diagram(syncmap: SyncMap, routes: Sequence[_Route]) -> Markup:
         f'<svg viewBox="0 0 {WIDTH} {height:.0f}" role="img" aria-labelledby="diagram-title">'
         f'<title id="diagram-title">{escape(label)}</title>{defs}{"".join(parts)}</svg>'
     )
+
+
+def _describe(name: str, kind: str, owns: Sequence[str], routed: Sequence[str]) -> str:
+    return f"{name} ({kind}) owns {', '.join(owns) or 'nothing'}; routes to it: {', '.join(routed) or 'none'}"
 
 
 def _worst(healths: Sequence[str]) -> str:

@@ -48,3 +48,18 @@ def test_route_views_take_the_breaker_from_the_dispatcher(monkeypatch):
     deps.dispatcher = None
     [row] = overview.route_views(deps, [RouteLag("stock-to-shop", 5, 1, 12.5, 60.0, "live")])
     assert row.breaker is None and row.health == "warn"
+
+
+def test_lag_history_keeps_a_sample_every_ten_seconds_for_two_hours():
+    history = overview.LagHistory()
+    s = 1_000_000
+    lag = [RouteLag("a", 1, 0, 4.0, None, "live")]
+    for t in (0, 3, 10, 15, 20):  # 3 and 15 come too soon after the last kept one
+        history.add(t * s, lag)
+    assert history.series(["a", "b"])["x"] == [0, 10, 20]
+    assert history.series(["a", "b"])["series"] == [
+        {"label": "a", "values": [4.0, 4.0, 4.0]},
+        {"label": "b", "values": [None, None, None]},
+    ]
+    history.add((2 * 3600 + 15) * s, lag)
+    assert history.series(["a"])["x"] == [20, 2 * 3600 + 15]  # older than two hours: dropped
