@@ -6,7 +6,7 @@ and `viewer`, all with the password `PASSWORD`. A failing test leaves a screensh
 under pytest's temporary folder (`.../browser-screenshots/TEST.png`); the path is printed.
 
 Fixtures: `hub` (one per module: `.url`, `.store`, `.syncmap`, `.login(page, name)`), `browser`
-(one per session), `page` (a fresh browser context per test, so no cookies leak between tests).
+(one per module), `page` (a fresh browser context per test, so no cookies leak between tests).
 """
 
 from __future__ import annotations
@@ -64,8 +64,10 @@ def hub(tmp_path_factory) -> Iterator[Hub]:
         store.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """One chromium per module. Not per session: Playwright's sync API keeps an event loop running
+    in this thread while it is open, and the tests after the browser tests call asyncio.run()."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`.ci/run` does)")
     from playwright.sync_api import sync_playwright

@@ -24,8 +24,7 @@ def test_sign_in_shows_the_overview_with_its_routes(hub, page):
     expect(page.locator("tr[data-route=orders-to-erp]")).to_contain_text("shadow")
     expect(page.get_by_role("img", name=re.compile("Systems and routes"))).to_be_visible()
     # the charts were drawn by the vendored uPlot (a script error would leave them empty)
-    expect(page.locator("#overview-charts .uplot")).to_have_count(1)
-    expect(page.locator("#overview-charts")).to_contain_text("Collecting")  # the lag chart: one sample so far
+    expect(page.locator("#overview-charts figure").first.locator(".uplot")).to_have_count(1)
 
 
 def test_a_wrong_password_is_refused(hub, page):
