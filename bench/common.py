@@ -33,9 +33,13 @@ def emit(result: dict[str, Any]) -> None:
 
 
 class Timer:
+    """Wall time (`seconds`) and this process's CPU time (`cpu_seconds`) of a block."""
+
     def __enter__(self) -> Timer:
         self.start = time.perf_counter()
+        self.cpu_start = time.process_time()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self.start
+        self.cpu_seconds = time.process_time() - self.cpu_start
