@@ -140,27 +140,50 @@ def record_login(
     at_us: int,
     actor: str,
     *,
-    failed_logins: int,
-    locked_until_us: int,
+    count_failure: bool = False,
+    max_failures: int = 5,
+    lock_until_us: int = 0,
     detail: dict[str, Any] | None = None,
     new_session: SessionRow | None = None,
     old_session_hash: str | None = None,
-) -> None:
+) -> bool:
     """A sign-in attempt of a known user: its counters, the audit entry, and on success the new
-    session (the one the browser came with, if any, ends: the id is rotated at sign-in)."""
+    session (the one the browser came with, if any, ends: the id is rotated at sign-in).
+
+    The counters change in one statement each, so attempts sent in parallel cannot all read the
+    same count and never lock the user. A failure with `count_failure` adds one and, at
+    `max_failures`, locks the user until `lock_until_us`: it returns True when this failure locked
+    the user. A success counts only if the user is neither disabled nor locked at commit (a
+    parallel failure may just have locked it): it returns False, and nothing is written, if not.
+    """
     with store.write() as tx:
         if ok:
             tx.cur.execute(
                 store._sql(
-                    "UPDATE users SET failed_logins = 0, locked_until_us = 0, last_login_us = ? WHERE name = ?"
+                    "UPDATE users SET failed_logins = 0, locked_until_us = 0, last_login_us = ? "
+                    "WHERE name = ? AND disabled = ? AND locked_until_us <= ?"
                 ),
-                (at_us, name),
+                (at_us, name, 0, at_us),
             )
-        else:
+            if tx.cur.rowcount != 1:
+                return False
+            result = True
+        elif count_failure:
             tx.cur.execute(
-                store._sql("UPDATE users SET failed_logins = ?, locked_until_us = ? WHERE name = ?"),
-                (failed_logins, locked_until_us, name),
+                store._sql(
+                    "UPDATE users SET "
+                    "locked_until_us = CASE WHEN failed_logins + 1 >= ? THEN ? ELSE locked_until_us END, "
+                    "failed_logins = CASE WHEN failed_logins + 1 >= ? THEN 0 ELSE failed_logins + 1 END "
+                    "WHERE name = ? RETURNING locked_until_us"
+                ),
+                (max_failures, lock_until_us, max_failures, name),
             )
+            row = tx.cur.fetchone()
+            result = row is not None and row[0] == lock_until_us
+            if result:
+                detail = {**(detail or {}), "reason": "locked"}
+        else:
+            result = False
         if old_session_hash is not None:
             tx.cur.execute(store._sql("DELETE FROM sessions WHERE id_hash = ?"), (old_session_hash,))
         if new_session is not None:
@@ -174,6 +197,7 @@ def record_login(
             )
         action = "login" if ok else "login_failed"
         tx.cur.execute(store._sql(_AUDIT), _audit_params(at_us, actor, action, name, detail))
+    return result
 
 
 def get_session(store: SqlStore, id_hash: str) -> SessionRow | None:

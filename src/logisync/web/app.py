@@ -78,9 +78,13 @@ def dashboard_router(syncmap: SyncMap, store: Store, *, dispatcher: Dispatcher |
 
     @router.get("/static/{path:path}")
     async def static(path: str) -> Response:
-        file = (STATIC / path).resolve()
-        if not file.is_relative_to(STATIC.resolve()) or not file.is_file():
-            raise WebProblem(404, f"no static file {path!r}")
+        try:
+            file = (STATIC / path).resolve()
+            found = file.is_relative_to(STATIC.resolve()) and file.is_file()
+        except (ValueError, OSError):  # a NUL byte, a name too long for the file system
+            found = False
+        if not found:
+            raise WebProblem(404, f"no static file {path[:200]!r}")
         return FileResponse(
             file,
             media_type=_TYPES.get(file.suffix),
@@ -182,10 +186,12 @@ def _add_auth_routes(router: APIRouter, deps: Deps) -> None:
             old_session_hash=digest(old) if old else None,
         )
         if outcome.user is None:
+            # one message for an unknown name, a wrong password and a locked user, so that the page
+            # does not tell which names exist; only an address over its limit is told so
             message = (
-                "Too many failed attempts: try again in 15 minutes."
-                if outcome.reason in ("locked", "throttled")
-                else "Wrong user name or password."
+                "Too many failed attempts from this address: try again in 15 minutes."
+                if outcome.reason == "throttled"
+                else "Wrong user name or password (after 5 failures in a row a user is locked for 15 minutes)."
             )
             return login_page(request, error=message, next_=target, username=username, status=401)
         response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)

@@ -161,23 +161,21 @@ def authenticate(
     good = _verify(row.password_hash, password)
     if row.disabled or row.locked_until_us > now_us or not good:
         reason = "disabled" if row.disabled else "locked" if row.locked_until_us > now_us else "bad_password"
-        failures = row.failed_logins + (0 if good else 1)
-        locked = row.locked_until_us
-        if reason == "bad_password" and failures >= MAX_FAILURES:
-            locked = now_us + LOCKOUT_S * 1_000_000
-            failures = 0
-            reason = "locked"
         if not good:
             throttle.failed(address, now_us)
-        sql.record_login(
-            store, row.name, False, now_us, actor, failed_logins=failures, locked_until_us=locked,
+        locked = sql.record_login(
+            store, row.name, False, now_us, actor, count_failure=reason == "bad_password",
+            max_failures=MAX_FAILURES, lock_until_us=now_us + LOCKOUT_S * 1_000_000,
             detail={"reason": reason},
         )  # fmt: skip
-        return SignIn(None, reason)
-    sql.record_login(
-        store, row.name, True, now_us, f"user:{row.name}", failed_logins=0, locked_until_us=0,
+        return SignIn(None, "locked" if locked else reason)
+    if not sql.record_login(
+        store, row.name, True, now_us, f"user:{row.name}",
         new_session=new_session, old_session_hash=old_session_hash,
-    )  # fmt: skip
+    ):  # fmt: skip
+        return SignIn(
+            None, "locked"
+        )  # a parallel failure locked the user (or an admin disabled it) meanwhile
     return SignIn(User(row.name, Role[row.role]), "ok")
 
 
