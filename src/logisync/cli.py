@@ -25,6 +25,25 @@ StoreOption = typer.Option(
     None, "--store", help="store URL (sqlite:///FILE.db or postgresql://...), overriding the sync map's"
 )
 JsonOption = typer.Option(False, "--json", help="print JSON instead of a table")
+LogFormatOption = typer.Option(
+    "text", "--log-format", envvar="LOGISYNC_LOG_FORMAT", help="log lines as text or json (JSON lines)"
+)
+
+
+def _logging(fmt: str, level: str, syncmap: SyncMap | None = None) -> None:
+    """Logs to stderr as `fmt` from `level` up, secrets left out (docs/observability.md)."""
+    import os
+
+    from .monitor import logs
+
+    fmt, level = fmt.lower(), level.lower()
+    if fmt not in logs.FORMATS:
+        raise typer.BadParameter(f"{fmt!r}: use one of {', '.join(logs.FORMATS)}", param_hint="--log-format")
+    if level not in logs.LEVELS:
+        raise typer.BadParameter(f"{level!r}: use one of {', '.join(logs.LEVELS)}", param_hint="--log-level")
+    secrets = logs.secrets_of(syncmap, os.environ) if syncmap is not None else []
+    redact = syncmap.logging.redact if syncmap is not None else []
+    logs.configure(fmt, level, secrets=secrets, redact=redact, also=("uvicorn",))
 
 
 def _fail(exc: LogisyncError) -> typer.Exit:
@@ -52,12 +71,17 @@ def serve(
     host: str | None = typer.Option(None, help="address to listen on (default: api.host from the sync map)"),
     port: int | None = typer.Option(None, help="port to listen on (default: api.port; 0 picks a free one)"),
     store: str | None = typer.Option(None, help="store URL, overriding the sync map's `store`"),
+    log_format: str = LogFormatOption,
+    log_level: str = typer.Option(
+        "info", "--log-level", envvar="LOGISYNC_LOG_LEVEL", help="debug, info, warning or error"
+    ),
 ) -> None:
     """Run the hub: the HTTP API and the dispatchers that deliver every route."""
     from .api.server import serve as run_server
 
     try:
         syncmap = load_syncmap(config)
+        _logging(log_format, log_level, syncmap)
         run_server(syncmap, host=host, port=port, store_url=store)
     except LogisyncError as exc:
         raise _fail(exc) from None
@@ -446,6 +470,10 @@ def demo(
         60.0, "--compression", "-x", min=0.1, max=10_000, help="sim seconds per real second"
     ),
     seed: int = typer.Option(1, "--seed", help="the traffic's random seed"),
+    log_format: str = LogFormatOption,
+    log_level: str = typer.Option(
+        "warning", "--log-level", envvar="LOGISYNC_LOG_LEVEL", help="debug, info, warning or error"
+    ),
 ) -> None:
     """Run the hub with simulated systems (WMS, ERP, two marketplaces, a carrier) and steady traffic.
 
@@ -456,6 +484,7 @@ def demo(
     from .console.output import fail
     from .sim.demo import run_demo
 
+    _logging(log_format, log_level)
     try:
         counts = run_demo(
             host=host, port=port, store_url=store, compression=compression, seed=seed, on_ready=announce

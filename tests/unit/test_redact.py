@@ -48,3 +48,40 @@ def test_a_url_is_shown_without_its_password(url, shown):
 )
 def test_what_does_not_parse_is_not_shown_at_all(url):
     assert redact_url(url) == "<unparseable URL>"
+
+
+# -- log lines: Redactor ----------------------------------------------------------------------------
+
+
+def test_values_under_secret_names_and_configured_fields_are_left_out():
+    from logisync.redact import REDACTED, Redactor
+
+    r = Redactor(fields=["Email"])
+    shown = r.tree(
+        {
+            "Authorization": "Bearer abc",
+            "x-api-key": "k",
+            "webhook_secret": "s",
+            "nested": [{"email": "a@b.c", "phone": "1", "db_password": "p"}],
+            "store": "postgresql://hub:pw@db/hub",
+            "key": "SKU-1@DC1",
+        }
+    )
+    assert shown == {
+        "Authorization": REDACTED,
+        "x-api-key": REDACTED,
+        "webhook_secret": REDACTED,
+        "nested": [{"email": REDACTED, "phone": "1", "db_password": REDACTED}],
+        "store": "postgresql://hub@db/hub",
+        "key": "SKU-1@DC1",
+    }
+
+
+def test_known_secrets_are_scrubbed_anywhere_in_a_line_longest_first():
+    from logisync.redact import Redactor
+
+    r = Redactor(secrets=["abc", "tok-123", 'tok-123-"quoted"'])
+    line = 'x tok-123-\\"quoted\\" y tok-123 z abc'  # "abc" is too short to be a secret
+    assert r.scrub(line) == "x [redacted] y [redacted] z abc"
+    r.add(secrets=["zzzz"])
+    assert r.scrub("zzzz tok-123") == "[redacted] [redacted]"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,6 +16,9 @@ from ..config.model import SyncMap
 from ..connectors.webhooks import Receiver
 from ..delivery.dispatcher import Dispatcher
 from ..files.service import FileService
+from ..monitor import logs
+from ..monitor.metrics import HubMetrics
+from ..monitor.requests import RequestObserver
 from ..pipeline import Pipeline
 from ..reconcile.schedule import run_schedule
 from ..store.base import Store
@@ -26,6 +30,7 @@ from .changes import changes_router
 from .exceptions import exceptions_router
 from .ingestor import Ingestor
 from .kpi import kpi_router
+from .observability import observability_router
 from .reconcile import reconcile_router
 from .records import records_router
 from .responses import json_response
@@ -57,6 +62,7 @@ def create_app(
     With `deliver`, the app also runs the dispatchers (`logisync serve` does), nudged after each
     commit, and stops them on shutdown.
     """
+    logs.protect(logs.secrets_of(syncmap, os.environ if env is None else env), syncmap.logging.redact)
     keyring = Keyring.from_syncmap(syncmap, env)
     receivers = {
         name: Receiver.from_settings(name, system.webhooks, env)
@@ -67,6 +73,18 @@ def create_app(
     dispatcher = Dispatcher.for_syncmap(syncmap, store, env) if deliver else None
     ingestor = Ingestor(pipeline, on_commit=dispatcher.notify if dispatcher is not None else None)
     files = FileService.for_syncmap(syncmap, store, env) if deliver else None  # folders and SFTP
+    replays = Pipeline(store, syncmap)  # the exceptions inbox's replays
+    metrics = HubMetrics(
+        syncmap,
+        store,
+        pipelines=[
+            pipeline,
+            replays,
+            *{id(s.pipeline): s.pipeline for s in (files.systems if files else [])}.values(),
+        ],
+        workers=lambda: dispatcher.workers if dispatcher is not None else (),
+        ingestor=ingestor,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -101,15 +119,19 @@ def create_app(
         redoc_url=None,
     )
     app.state.ingestor = ingestor  # its queue depth, for operators and tests
+    app.state.metrics = metrics
+    app.state.dispatcher = dispatcher
     problems.install(app)
+    app.add_middleware(RequestObserver, metrics=metrics)
     app.include_router(changes_router(keyring, ingestor, syncmap.limits))
     app.include_router(webhooks_router(receivers, ingestor, syncmap.limits, store))
     app.include_router(records_router(store, keyring, pipeline.scopes))
     app.include_router(routes_router(syncmap, store, keyring, dispatcher))
-    app.include_router(exceptions_router(syncmap, store, keyring, dispatcher))
+    app.include_router(exceptions_router(syncmap, store, keyring, dispatcher, replays))
     app.include_router(kpi_router(syncmap, store, keyring))
     app.include_router(reconcile_router(store, keyring))
     install_dashboard(app, dashboard_router(syncmap, store, dispatcher=dispatcher))  # /ui, and / -> /ui/
+    app.include_router(observability_router(syncmap, store, keyring, metrics, ingestor, dispatcher, env))
 
     @app.get("/healthz", tags=["health"], response_model=Health, summary="Liveness")
     async def healthz() -> Any:

@@ -72,12 +72,19 @@ CauseParam = Query(None, description="only this root cause (as /v1/exceptions/gr
 
 
 def exceptions_router(
-    syncmap: SyncMap, store: Store, keyring: Keyring, dispatcher: Dispatcher | None = None
+    syncmap: SyncMap,
+    store: Store,
+    keyring: Keyring,
+    dispatcher: Dispatcher | None = None,
+    pipeline: Pipeline | None = None,
 ) -> APIRouter:
+    """`pipeline` replays (one of its own, apart from the ingest worker's; a new one when not given)."""
     router = APIRouter(prefix="/v1/exceptions", tags=["exceptions"], responses=_ERRORS)
     authenticate = authenticator(keyring)
     inbox = Inbox(
-        store, Pipeline(store, syncmap), on_commit=dispatcher.notify if dispatcher is not None else None
+        store,
+        pipeline or Pipeline(store, syncmap),
+        on_commit=dispatcher.notify if dispatcher is not None else None,
     )
 
     def actor(caller: Caller) -> str:

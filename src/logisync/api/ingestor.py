@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from ..domain.change import Change, Outcome
 from ..domain.kinds import OutcomeKind
+from ..monitor.logs import bound, context, new_id
 from ..pipeline import Pipeline
 
 log = logging.getLogger("logisync.api")
@@ -39,6 +40,7 @@ class _Job:
     changes: list[Change]
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[list[Outcome]]
+    request_id: str | None = None  # the request's, for the log lines of its commit
 
 
 class Ingestor:
@@ -57,11 +59,12 @@ class Ingestor:
         self._lock = threading.Lock()
         self._busy = False
         self._executor: ThreadPoolExecutor | None = None
+        self.closed = False  # `close` was called: the worker takes nothing more (`/readyz` says so)
 
     async def ingest(self, system: str, changes: list[Change], source: str = SOURCE) -> list[Outcome]:
         """Commit `changes` from `system` (the change log names `source`: `api`, `webhook`)."""
         loop = asyncio.get_running_loop()
-        job = _Job(system, source, changes, loop, loop.create_future())
+        job = _Job(system, source, changes, loop, loop.create_future(), context().get("request_id"))
         with self._lock:
             self._queue.append(job)
             idle, self._busy = not self._busy, True
@@ -78,6 +81,7 @@ class Ingestor:
 
     def close(self) -> None:
         """Commit what is waiting, then stop the worker."""
+        self.closed = True
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
@@ -107,8 +111,13 @@ class Ingestor:
 
     def _commit(self, group: list[_Job]) -> None:
         changes = group[0].changes if len(group) == 1 else [c for job in group for c in job.changes]
+        ids: dict[str, object] = {"batch_id": new_id()}  # the log lines of this commit carry it
+        requests = [job.request_id for job in group if job.request_id]
+        if requests:
+            ids.update({"request_id": requests[0]} if len(group) == 1 else {"request_ids": requests})
         try:
-            outcomes = self.pipeline.ingest(group[0].system, changes, source=group[0].source)
+            with bound(**ids):
+                outcomes = self.pipeline.ingest(group[0].system, changes, source=group[0].source)
         except BaseException as exc:
             if len(group) == 1:
                 _settle(group[0], exc)

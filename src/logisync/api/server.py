@@ -40,6 +40,7 @@ def serve(
                 host=host,
                 port=port,
                 log_level="warning",
+                log_config=None,  # uvicorn's loggers print through logisync's handler (`--log-format`)
                 access_log=False,
                 server_header=False,
                 ws="none",

@@ -218,12 +218,28 @@ class Limits(Section):
     max_ingest_queue: int = Field(default=1000, ge=1, le=1_000_000)
 
 
+class MetricsConfig(Section):
+    """`/metrics` (docs/observability.md): scraped with this bearer token (or the admin key);
+    with neither configured it answers 401. Store-backed gauges are cached `cache` seconds."""
+
+    token_env: EnvName | None = None
+    cache: Seconds = Field(default=5.0, ge=0, le=3600)
+
+
 class ApiConfig(Section):
-    """The HTTP API: where it listens and the admin key (reads everything)."""
+    """The HTTP API: where it listens, the admin key (reads everything), and `/metrics`."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=8400, ge=0, le=65535)
     admin: AuthConfig | None = None
+    metrics: MetricsConfig = MetricsConfig()
+
+
+class LoggingConfig(Section):
+    """What the logs leave out: the values of these field names (`email`, `phone`), wherever they
+    appear in a logged change, are written as `[redacted]`. Secrets are always left out."""
+
+    redact: list[str] = []
 
 
 UnknownPolicy = Literal["accept", "quarantine", "auto_create"]
@@ -256,4 +272,5 @@ class SyncMap(Section):
     owners: dict[str, str | OwnerRule] = {}
     routes: list[RouteConfig] = []
     quality: QualityConfig = QualityConfig()
+    logging: LoggingConfig = LoggingConfig()
     reconcile: list[ReconcileConfig] = []  # snapshots compared with the golden records (config/reconcile.py)

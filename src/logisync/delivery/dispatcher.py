@@ -27,7 +27,7 @@ from ..domain.catalog import split_inventory_key
 from ..domain.inventory import available
 from ..store.base import NewException, Store
 from ..store.outbox import Lease, OutboxQueue, Settled
-from . import xref_out
+from . import trace, xref_out
 from .breaker import BreakerState, CircuitBreaker
 from .budget import RateBudget, RateLimit
 from .errors import DeliveryError, ErrorKind, MappingError
@@ -140,9 +140,12 @@ class RouteWorker:
         self.stats.rounds += 1
         self.stats.coalesced += sum(lease.coalesced for lease in leases)
         renewing = asyncio.create_task(self._renew(leases))
+        names: dict[int, str] = {}  # log position -> change id, for the log lines (when printed)
         try:
             try:
-                results = await self._deliver(leases)
+                if trace.wanted():
+                    names = await asyncio.to_thread(self._change_ids, leases)
+                results = await self._deliver(leases, names)
             except asyncio.CancelledError:
                 await self._give_back(leases)
                 raise
@@ -155,11 +158,26 @@ class RouteWorker:
                 raise
         finally:
             renewing.cancel()
+        if trace.wanted():
+            trace.settled(self.route.name, self.route.to, results, names)
         return len(leases)
 
-    async def _deliver(self, leases: list[Lease]) -> list[Settled]:
+    def _change_ids(self, leases: list[Lease]) -> dict[int, str]:
+        """The change ids the leases carry, for the log; none when the store cannot say (the round
+        goes on: a log line without its change id, not a failed delivery)."""
+        try:
+            entries = self.store.get_changes(sorted({lease.change_seq for lease in leases}))
+        except Exception:
+            return {}
+        return {seq: entry.change_id for seq, entry in entries.items()}
+
+    async def _deliver(self, leases: list[Lease], names: Mapping[int, str] | None = None) -> list[Settled]:
         built, failed = await asyncio.to_thread(self._build, leases)
         results: list[Settled] = list(failed)
+        if names:
+            trace.attempts(
+                self.route.name, self.route.to, [lease for b in built for lease in b.leases], names
+            )
         if self.route.mode == "shadow":
             diffs: list[dict[str, Any] | None] = [None] * len(built)
             if self.reader is not None:
@@ -425,6 +443,7 @@ class Dispatcher:
         self.closers = list(closers)
         self._wakes: list[asyncio.Event] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.running = False  # inside `run` (`/readyz` asks)
 
     @classmethod
     def for_syncmap(
@@ -478,9 +497,11 @@ class Dispatcher:
         ]
         if self.syncmap is not None:
             tasks.append(asyncio.create_task(self._watch_slas(stop)))
+        self.running = True
         try:
             await stop.wait()
         finally:
+            self.running = False
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -25,6 +27,7 @@ from .contention import BusyRetry
 from .quality import Quality
 from .routing import Router
 from .rules import Rules
+from .trace import committed as trace_committed
 from .translate import Translator
 from .verdicts import Verdict, authorize, validate
 
@@ -32,6 +35,7 @@ APPLIED, DUPLICATE, STALE = OutcomeKind.applied, OutcomeKind.duplicate, OutcomeK
 QUARANTINED = OutcomeKind.quarantined
 _DOMAINS = {d: (d.value, d.is_event) for d in Domain}  # read once per change on the hot path
 _OUTCOMES = {o: o.value for o in OutcomeKind}  # enum .value is a descriptor call: too slow per change
+_trace = logging.getLogger("logisync.pipeline")
 
 
 class Pipeline:
@@ -53,6 +57,10 @@ class Pipeline:
         self._last_arrival = 0
         self.busy_retry = busy_retry
         self.contention: Counter[str] = Counter()  # lock_order restarts, busy retries, batches set aside
+        # committed outcomes by (system, domain, outcome), since this pipeline was made (for /metrics):
+        # one update per batch, after its commit, from the batch's own counts
+        self._tally: Counter[tuple[str, str, str]] = Counter()
+        self._tally_lock = threading.Lock()
         self._sleep = time.sleep
         self._random = random.random
 
@@ -159,7 +167,19 @@ class Pipeline:
                 outcomes.append(outcome)
                 batch.counts[(system, domain, _OUTCOMES[outcome.outcome])] += 1
             batch.flush()
+        self._count(batch.counts)
+        if _trace.isEnabledFor(logging.INFO):
+            trace_committed(system, source, changes, outcomes, batch, self.syncmap.logging.redact)
         return outcomes
+
+    def _count(self, counts: Counter[tuple[str, str, str]]) -> None:
+        with self._tally_lock:
+            self._tally.update(counts)
+
+    def tally(self) -> dict[tuple[str, str, str], int]:
+        """Outcomes this pipeline committed, by (system, domain, outcome); safe from any thread."""
+        with self._tally_lock:
+            return dict(self._tally)
 
     def _transaction(
         self,
@@ -206,6 +226,9 @@ class Pipeline:
             for change, outcome in zip(changes, outcomes, strict=True):
                 batch.counts[(system, _DOMAINS[change.domain][0], _OUTCOMES[outcome.outcome])] += 1
             batch.flush()
+        self._count(batch.counts)
+        if _trace.isEnabledFor(logging.INFO):
+            trace_committed(system, source, changes, outcomes, batch, self.syncmap.logging.redact)
         return outcomes
 
     def _apply(

@@ -59,6 +59,7 @@ class Hub:
         config = uvicorn.Config(
             app,
             log_level="warning",
+            log_config=None,  # uvicorn prints through logisync's handler (`--log-format`)
             access_log=False,
             server_header=False,
             ws="none",

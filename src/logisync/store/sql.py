@@ -17,6 +17,7 @@ from ..domain.record import RecordState
 from ..errors import LockOrderConflict
 from . import xrefs as xref_sql
 from .base import ExceptionRow, LogEntry, NewDelivery, NewException, OutboxRow, SeenChange
+from .migrate import pending
 
 CHUNK = 500  # ids per IN list
 
@@ -447,6 +448,12 @@ class SqlStore:
                 return
             bound, op = rows[-1][0], ">"
 
+    def pending_migrations(self) -> list[str]:
+        """The migrations this code ships that the store has not applied (for `/readyz`); a store
+        newer than the code raises `MigrationError`, one that does not answer raises its fault."""
+        applied = {int(row[0]) for row in self._query("SELECT version FROM schema_migrations")}
+        return [f"{m.version:04d}_{m.name}" for m in pending(self.dialect, applied)]
+
     def count_records(self, domain: str | None = None) -> int:
         if domain is None:
             return int(self._query("SELECT count(*) FROM records")[0][0])
@@ -465,9 +472,17 @@ class SqlStore:
         rows = self._query("SELECT kind, state, count(*) FROM exceptions GROUP BY kind, state")
         return {(kind, state): int(n) for kind, state, n in rows}
 
-    def count_outbox(self) -> dict[tuple[str, str], int]:
-        """Outbox rows by (route, state)."""
-        rows = self._query("SELECT route, state, count(*) FROM outbox GROUP BY route, state")
+    def count_outbox(self, states: Sequence[str] | None = None) -> dict[tuple[str, str], int]:
+        """Outbox rows by (route, state); only rows in `states` when given (delivered rows pile up)."""
+        if states is None:
+            rows = self._query("SELECT route, state, count(*) FROM outbox GROUP BY route, state")
+        else:
+            sql, params = self._in(
+                "SELECT route, state, count(*) FROM outbox WHERE state IN ({in}) GROUP BY route, state",
+                [],
+                list(states),
+            )
+            rows = self._query_raw(sql, params)
         return {(route, state): int(n) for route, state, n in rows}
 
     def list_exceptions(
