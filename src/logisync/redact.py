@@ -10,6 +10,7 @@ import orjson
 
 UNPARSEABLE = "<unparseable URL>"
 REDACTED = "[redacted]"
+_SCALARS = frozenset({int, float, bool})
 # a key whose name contains one of these holds a secret: its value is never printed
 SECRET_NAMES = (
     "authorization",
@@ -64,16 +65,22 @@ class Redactor:
     def add(self, fields: Iterable[str] = (), secrets: Iterable[str] = ()) -> None:
         """Leave these out too (a new app's sync map and keys); nothing is ever let back in."""
         self.fields = self.fields | {f.lower() for f in fields}
+        self._hidden: dict[str, bool] = {}
         known = {plain for plain, _ in self.secrets} | {s for s in secrets if len(s) >= 4}
         # longest first (one secret may contain another); the JSON-escaped form too
         self.secrets = [(s, orjson.dumps(s).decode()[1:-1]) for s in sorted(known, key=len, reverse=True)]
 
     def hidden(self, name: str) -> bool:
-        low = name.lower()
-        return low in self.fields or any(word in low for word in SECRET_NAMES)
+        found = self._hidden.get(name)
+        if found is None:  # a line's few names repeat: each is looked at once
+            low = name.lower()
+            found = self._hidden[name] = low in self.fields or any(word in low for word in SECRET_NAMES)
+        return found
 
     def tree(self, value: Any) -> Any:
         """`value` with the values under hidden names replaced, and URLs without passwords."""
+        if value is None or type(value) in _SCALARS:
+            return value
         if isinstance(value, Mapping):
             return {
                 k: REDACTED if isinstance(k, str) and self.hidden(k) else self.tree(v)

@@ -28,9 +28,10 @@ def committed(
     batch: Batch,
     redact: Sequence[str],
 ) -> None:
-    counts: dict[str, int] = {}
-    for o in outcomes:
-        counts[o.outcome.value] = counts.get(o.outcome.value, 0) + 1
+    counts: dict[str, int] = {}  # from the batch's own counts: nothing more per change at info
+    for (who, _, outcome), n in batch.counts.items():
+        if who == system:
+            counts[outcome] = counts.get(outcome, 0) + n
     log.info(
         "batch committed",
         extra={
