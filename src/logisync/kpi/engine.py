@@ -33,7 +33,7 @@ class KpiValue:
 
 
 _ORDERS = """
-CREATE TEMP VIEW o AS SELECT key,
+CREATE TEMP TABLE o AS SELECT key,
   coalesce(json_extract_string(fields, '$.channel'), '') AS channel,
   coalesce(json_extract_string(fields, '$.warehouse'), '') AS location,
   coalesce(json_extract_string(fields, '$.seller'), '') AS partner,
@@ -41,25 +41,25 @@ CREATE TEMP VIEW o AS SELECT key,
   epoch_us(TRY_CAST(json_extract_string(fields, '$.shipped_at') AS TIMESTAMPTZ)) AS shipped_us,
   fields
 FROM orders;
-CREATE TEMP VIEW ol_raw AS SELECT o.*, unnest(from_json(json_extract(fields, '$.lines'),
+CREATE TEMP TABLE ol_raw AS SELECT o.*, unnest(from_json(json_extract(fields, '$.lines'),
   '[{"line_no": "BIGINT", "quantity": "DOUBLE", "cancelled": "DOUBLE", "shipped": "DOUBLE"}]')) AS l
 FROM o;
-CREATE TEMP VIEW ol AS SELECT key, channel, location, partner, placed_us, shipped_us,
+CREATE TEMP TABLE ol AS SELECT key, channel, location, partner, placed_us, shipped_us,
   greatest(coalesce(l.quantity, 0) - coalesce(l.cancelled, 0), 0) AS ordered,
   greatest(coalesce(l.shipped, 0), coalesce(TRY_CAST(json_extract_string(fields,
     '$.shipped_by_line."' || CAST(l.line_no AS VARCHAR) || '"') AS DOUBLE), 0)) AS shipped
 FROM ol_raw;
-CREATE TEMP VIEW os AS SELECT key, any_value(channel) AS channel, any_value(location) AS location,
+CREATE TEMP TABLE os AS SELECT key, any_value(channel) AS channel, any_value(location) AS location,
   any_value(partner) AS partner, any_value(placed_us) AS placed_us, any_value(shipped_us) AS shipped_us,
   bool_and(shipped >= ordered) AS in_full, bool_or(shipped > ordered) AS over_shipped,
   key IN (SELECT key FROM mismatches) AS mismatched
 FROM ol GROUP BY key;
-CREATE TEMP VIEW c AS SELECT seq, system AS partner, key, split_part(key, '@', 2) AS location,
+CREATE TEMP TABLE c AS SELECT seq, system AS partner, key, split_part(key, '@', 2) AS location,
   TRY_CAST(json_extract_string(payload, '$.counted_at') AS TIMESTAMPTZ) AS counted_at,
   TRY_CAST(json_extract_string(payload, '$.on_hand') AS DOUBLE) AS counted,
   applied LIKE '%"variance"%' AS differed, record
 FROM counts WHERE json_extract_string(payload, '$.counted_at') IS NOT NULL;
-CREATE TEMP VIEW cl AS SELECT *,
+CREATE TEMP TABLE cl AS SELECT *,
   differed AND TRY_CAST(json_extract_string(record, '$.variance.counted_at') AS TIMESTAMPTZ) = counted_at AS held,
   abs(TRY_CAST(json_extract_string(record, '$.variance.quantity') AS DOUBLE)) AS off,
   TRY_CAST(json_extract_string(record, '$.variance.expected') AS DOUBLE) AS expected
