@@ -77,15 +77,25 @@ def finish_run(store: SqlStore, run_id: int, at_us: int, **values: Any) -> None:
         )
 
 
-def list_runs(store: SqlStore, *, name: str | None = None, limit: int = 20) -> list[RunRow]:
-    """The newest runs first (of one reconciliation, when named)."""
-    sql = f"SELECT {_COLUMNS} FROM reconcile_runs"
+def list_runs(
+    store: SqlStore, *, name: str | None = None, limit: int = 20, before_id: int | None = None
+) -> list[RunRow]:
+    """The newest runs first (of one reconciliation, when named), older than `before_id` if given."""
+    sql = f"SELECT {_COLUMNS} FROM reconcile_runs WHERE 1 = 1"
     params: list[Any] = []
     if name is not None:
-        sql += " WHERE name = ?"
+        sql += " AND name = ?"
         params.append(name)
+    if before_id is not None:
+        sql += " AND id < ?"
+        params.append(before_id)
     rows = store._query(sql + " ORDER BY id DESC LIMIT ?", [*params, limit])
     return [_row(r) for r in rows]
+
+
+def run_names(store: SqlStore) -> list[str]:
+    """The reconciliations that have run at least once, by name."""
+    return [r[0] for r in store._query("SELECT DISTINCT name FROM reconcile_runs ORDER BY name")]
 
 
 def get_run(store: SqlStore, run_id: int) -> RunRow | None:
