@@ -55,6 +55,7 @@ bench: $(STAMP)  ## run the benchmarks (figures go to docs/benchmarks.md by hand
 	$(BIN)/python bench/reconcile.py
 	$(BIN)/python bench/webhooks.py
 	$(BIN)/python bench/demo_startup.py
+	$(BIN)/python bench/dashboard.py
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
