@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CONFIG ?= examples/logisync.yaml
 
-.PHONY: help run serve test lint format bench clean
+.PHONY: help run serve test lint format bench screenshots clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ bench: $(STAMP)  ## run the benchmarks (figures go to docs/benchmarks.md by hand
 	$(BIN)/python bench/webhooks.py
 	$(BIN)/python bench/demo_startup.py
 	$(BIN)/python bench/dashboard.py
+
+screenshots: $(STAMP)  ## regenerate docs/screenshots/*.png of every dashboard page (Debian's chromium)
+	$(BIN)/python bench/screenshots.py
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
