@@ -139,6 +139,14 @@ def test_a_runs_differences_a_page_at_a_time_by_kind(hub):
     bad = hub.get("/ui/reconcile/runs/2?kind=wrong")
     assert bad.status_code == 422 and "choose one of" in bad.text
     assert hub.get("/ui/reconcile/runs/99").status_code == 404
+    for bad in (
+        "/ui/reconcile/runs/2?after=-7",
+        f"/ui/reconcile/runs/2?after={2**70}",
+        f"/ui/reconcile?before={2**70}",
+    ):
+        answer = hub.get(bad)
+        assert answer.status_code == 422 and "<h1>" in answer.text, (bad, answer.text)
+    assert hub.get("/ui/reconcile/runs/2?after=x").status_code == 422
 
 
 def test_a_report_that_is_gone_is_said_so_on_the_page(hub, world):

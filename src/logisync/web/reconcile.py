@@ -173,6 +173,8 @@ def add_routes(router: APIRouter, deps: Deps) -> None:
         before: int | None = None,
         user: User = Depends(require(Role.viewer)),
     ) -> Response:
+        if before is not None and not 1 <= before < 2**63:
+            raise WebProblem(422, f"before {before}: a run id (a positive number)")
         data = await run_in_threadpool(list_data, deps, name or None, before)
         return render(
             request,
@@ -196,6 +198,8 @@ def add_routes(router: APIRouter, deps: Deps) -> None:
         after: int = -1,
         user: User = Depends(require(Role.viewer)),
     ) -> Response:
+        if not -1 <= after < 2**62:
+            raise WebProblem(422, f"after {after}: a position in the report (0 or more)")
         if kind and kind not in KINDS:
             raise WebProblem(422, f"kind {kind!r}: choose one of {', '.join(KINDS)}, or nothing")
         run = await run_in_threadpool(get_run, deps.sql, run_id)
