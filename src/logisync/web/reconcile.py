@@ -26,6 +26,7 @@ from ..config.reconcile import ReconcileConfig
 from ..reconcile.errors import SnapshotError
 from ..reconcile.report_pages import read_page
 from ..reconcile.summary import KINDS
+from ..redact import redact_url
 from ..store.reconcile_runs import RunRow, get_run, list_runs, run_names
 from .session import WebProblem, base_path, require
 from .templating import SECURITY_HEADERS, render
@@ -58,7 +59,11 @@ def startable(deps: Deps) -> list[Startable]:
         where = None
         if src is not None:
             where = src.file or (
-                src.http.url if src.http else f"query ({src.query.url_env})" if src.query else None
+                redact_url(src.http.url)
+                if src.http
+                else f"query ({src.query.url_env})"
+                if src.query
+                else None
             )
         out.append(Startable(c.label, c.system, c.domain.value, where))
     return out
