@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from ..domain.kinds import Domain
 from ..domain.xref import XREF_DOMAINS, XREF_OUT_DOMAINS
 from ..errors import ConfigError
+from .alerts import check_alerts
 from .edi import check_partners
 from .model import OwnerRule, SyncMap
 from .ownership import Ownership, Scopes, parse_owner_key
@@ -170,6 +171,7 @@ def _cross_check(syncmap: SyncMap) -> list[tuple[Path_, str]]:
     problems.extend(_check_xrefs(syncmap))
     problems.extend(check_partners(syncmap))
     problems.extend(check_reconcile(syncmap))
+    problems.extend(check_alerts(syncmap))
     return problems
 
 

@@ -9,6 +9,7 @@ from croniter import croniter
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from ..domain.kinds import Domain, SystemKind
+from .alerts import AlertsConfig
 from .durations import parse_duration
 from .edi import EdiPartnerConfig
 from .files import FilesConfig, check_files_xref
@@ -274,3 +275,4 @@ class SyncMap(Section):
     quality: QualityConfig = QualityConfig()
     logging: LoggingConfig = LoggingConfig()
     reconcile: list[ReconcileConfig] = []  # snapshots compared with the golden records (config/reconcile.py)
+    alerts: AlertsConfig | None = None  # channels and rules: who is told what, and when (config/alerts.py)

@@ -48,6 +48,10 @@ def show_syncmap(console: Console, syncmap: SyncMap, filename: str) -> None:
         from .files_view import files_table
 
         console.print(files_table(syncmap))
+    if syncmap.alerts is not None:
+        from .alerts_view import channels_table, rules_table
+
+        console.print(channels_table(syncmap.alerts), rules_table(syncmap.alerts))
 
 
 def systems_table(syncmap: SyncMap, scopes: Scopes) -> Table:
