@@ -8,6 +8,7 @@ import typer
 
 from .config import load_syncmap
 from .config.model import SyncMap
+from .console.alerts import app as alerts_app
 from .console.exceptions import app as exceptions_app
 from .console.users import app as users_app
 from .errors import LogisyncError
@@ -496,6 +497,7 @@ def demo(
 
 app.add_typer(exceptions_app, name="exceptions")
 app.add_typer(users_app, name="users")
+app.add_typer(alerts_app, name="alerts")
 
 xref_app = typer.Typer(
     help="Cross-reference tables: a system's own ids (listing ids, item numbers, service codes) for canonical keys.",

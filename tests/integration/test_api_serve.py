@@ -94,3 +94,45 @@ def test_keys_are_read_when_the_app_is_created(syncmap, sqlite_store, monkeypatc
         erp = client.post("/v1/changes", json={"changes": []}, headers={"X-API-Key": KEYS["TEST_ERP_KEY"]})
         assert erp.status_code == 401
     assert not any(key in caplog.text for key in KEYS.values())
+
+
+def test_serve_runs_the_alert_rules(tmp_path):
+    """`logisync serve` evaluates the sync map's alert rules in its lifespan: a quarantined change
+    opens an exception, the rule fires, the mail arrives at a real SMTP server."""
+    import time as clock
+
+    from fixtures.alert_sinks import smtp_server
+
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    with smtp_server() as (box, port):
+        config = tmp_path / "hub.yaml"
+        config.write_text(
+            SYNCMAP.format(store=url)
+            + f"""\
+alerts:
+  every: 1s
+  channels:
+    mail: {{email: {{host: 127.0.0.1, port: {port}, security: plain, from: hub@example.com, to: [ops@example.com]}}}}
+  rules:
+    - {{name: inbox, exceptions_open: {{over: 0}}, notify: [mail]}}
+"""
+        )
+        process = HubProcess(
+            config, {**os.environ, "TEST_SERVE_WMS_KEY": KEY}, tmp_path / "serve.log"
+        ).start()
+        try:
+            bad = {"changes": [change("bad-1", on_hand=-1)]}
+            answer = httpx.post(
+                f"{process.url}/v1/changes", json=bad, headers={"Authorization": f"Bearer {KEY}"}, timeout=10
+            )
+            assert answer.status_code == 200
+            deadline = clock.monotonic() + 60
+            while not box.messages and clock.monotonic() < deadline:
+                clock.sleep(0.1)
+            process.signal(signal.SIGTERM)
+            assert process.wait() == 0, process.stderr()
+        finally:
+            process.kill()
+    [mail] = box.messages
+    assert mail["Subject"] == "[logisync] FIRING warning: inbox · *"
+    assert "Traceback" not in process.stderr()

@@ -17,6 +17,7 @@ from ..connectors.webhooks import Receiver
 from ..delivery.dispatcher import Dispatcher
 from ..files.service import FileService
 from ..monitor import logs
+from ..monitor.alerts import alert_evaluator
 from ..monitor.metrics import HubMetrics
 from ..monitor.requests import RequestObserver
 from ..pipeline import Pipeline
@@ -85,6 +86,7 @@ def create_app(
         workers=lambda: dispatcher.workers if dispatcher is not None else (),
         ingestor=ingestor,
     )
+    alerting = alert_evaluator(syncmap, store, env, dispatcher) if deliver else None  # the `alerts` rules
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -97,6 +99,7 @@ def create_app(
             else None
         )
         filing = asyncio.create_task(files.run(stop)) if files is not None and files.active else None
+        alerts = asyncio.create_task(alerting.run(stop)) if alerting is not None else None
         try:
             yield
         finally:
@@ -110,6 +113,9 @@ def create_app(
             if reconciling is not None:
                 stop.set()
                 await reconciling
+            if alerts is not None:
+                stop.set()
+                await alerts
 
     app = FastAPI(
         title="logisync",
