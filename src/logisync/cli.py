@@ -481,14 +481,20 @@ def demo(
     Prints the API's address and the admin key, then runs until Ctrl-C (or SIGTERM) and stops
     cleanly: the traffic stops, the systems send what they hold, the hub finishes its calls.
     """
-    from .console.demo import announce, farewell
+    from .console.demo import alert_line, announce, farewell
     from .console.output import fail
     from .sim.demo import run_demo
 
     _logging(log_format, log_level)
     try:
         counts = run_demo(
-            host=host, port=port, store_url=store, compression=compression, seed=seed, on_ready=announce
+            host=host,
+            port=port,
+            store_url=store,
+            compression=compression,
+            seed=seed,
+            on_ready=announce,
+            on_alert=alert_line,
         )
     except LogisyncError as exc:
         raise fail(str(exc)) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from ..sim.demo import DEFAULT_STORE, Started
 
@@ -25,6 +26,18 @@ def announce(started: Started) -> None:
         "Ctrl-C stops it.",
     ]
     print("\n".join(lines), flush=True)
+
+
+def alert_line(alert: dict[str, Any]) -> None:
+    """One line per alert the demo's operations desk receives: `alert FIRING critical target-down · market: ...`."""
+    data = alert.get("data") or {}
+    state = {"alert.resolved": "RESOLVED", "alert.renotify": "STILL FIRING"}.get(
+        alert.get("type", ""), "FIRING"
+    )
+    print(
+        f"alert {state} {data.get('severity')} {data.get('rule')} · {data.get('subject')}: {data.get('summary')}",
+        flush=True,
+    )
 
 
 def farewell(counts: dict[str, int], store: str | None) -> None:

@@ -89,8 +89,8 @@ def _route_lag(rule: RouteLagRule, snap: Snapshot) -> list[Observation]:
         found.append(
             Observation(
                 lag.route,
-                f"route {lag.route}: the oldest undelivered change is {_age(lag.lag_s)} old, over {what} "
-                f"of {_age(limit)} ({lag.pending} pending, {lag.in_flight} in flight)",
+                f"route {lag.route}: the oldest undelivered change is {age(lag.lag_s)} old, over {what} "
+                f"of {age(limit)} ({lag.pending} pending, {lag.in_flight} in flight)",
                 {**lag.as_dict(), "limit_s": limit},
             )
         )
@@ -141,14 +141,14 @@ def _breaker_open(rule: BreakerOpenRule, snap: Snapshot) -> list[Observation]:
         )
         retry_at = breaker.retry_at
         probe = (
-            f"; next probe in {_age(max(0.0, retry_at - snap.now_us / 1e6))}" if retry_at is not None else ""
+            f"; next probe in {age(max(0.0, retry_at - snap.now_us / 1e6))}" if retry_at is not None else ""
         )
         found.append(
             Observation(
                 system,
                 f"deliveries to {system} are held back: its circuit breaker is {breaker.state.value} "
-                f"after {breaker.consecutive_failures or breaker.policy.threshold} failures in a row "
-                f"({breaker.reopenings} failed probes){probe}",
+                f"after {breaker.consecutive_failures or breaker.policy.threshold} failures in a row"
+                f"{f' and {breaker.reopenings} failed probes' if breaker.reopenings else ''}{probe}",
                 {
                     "system": system,
                     "state": breaker.state.value,
@@ -185,7 +185,7 @@ def _ack_overdue(rule: AckOverdueRule, snap: Snapshot) -> list[Observation]:
             Observation(
                 partner,
                 f"{partner} has not acknowledged {len(groups)} of our groups past their due time "
-                f"(oldest: {oldest.functional_id} {oldest.control}, sent {_age((snap.now_us - oldest.sent_us) / 1e6)} ago)",
+                f"(oldest: {oldest.functional_id} {oldest.control}, sent {age((snap.now_us - oldest.sent_us) / 1e6)} ago)",
                 {
                     "partner": partner,
                     "groups": len(groups),
@@ -197,7 +197,7 @@ def _ack_overdue(rule: AckOverdueRule, snap: Snapshot) -> list[Observation]:
     return found
 
 
-def _age(seconds: float) -> str:
+def age(seconds: float) -> str:
     """`45 s`, `12 min`, `3.5 h`, `2.0 d`."""
     if seconds < 120:
         return f"{seconds:.0f} s"

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..config.alerts import RuleConfig
 from ..store.alerts import AlertChange, AlertPlan, AlertRow, NewAlert, NewNotification
-from .alert_rules import Observation
+from .alert_rules import Observation, age
 
 
 def plan(
@@ -59,7 +59,9 @@ def plan(
                 continue
             notes = []
             if rule.resolved:
-                fields = _fields(alert, rule, alert.summary, alert.detail)
+                fired_for = (now_us - (alert.fired_us or alert.since_us)) / 1_000_000
+                summary = f"no longer holds, after {age(fired_for)} firing; it last said: {alert.summary}"
+                fields = _fields(alert, rule, summary, alert.detail)
                 fields["resolved_us"] = now_us
                 notes = _notes(rule, "resolved", fields, now_us)
             out.changes.append(AlertChange(alert.id, {"state": "resolved", "resolved_us": now_us}, notes))

@@ -29,6 +29,7 @@ from ..redact import redact_url
 from ..store import open_store
 from .clock import SimClock
 from .hub import Hub, bind_loopback, in_sim_time, validated
+from .ops import SECRET_ENV, OpsDesk
 from .runner import build_systems
 from .scenario import Scenario
 from .syncmap import SimWiring
@@ -103,12 +104,14 @@ class Demo:
         compression: float = 60.0,
         seed: int = 1,
         on_ready: Callable[[Started], None] | None = None,
+        on_alert: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.host, self.port = host, port
         self.store_url = store_url or DEFAULT_STORE
         self.fresh = store_url is None  # the default store is the demo's own: it starts empty each time
         self.scenario = demo_scenario(compression, seed)
         self.on_ready = on_ready or (lambda started: None)
+        self.ops = OpsDesk(on_alert or (lambda alert: None))  # where the hub's alerts go
         self.traffic: Traffic | None = None
 
     def _open_store(self) -> Any:
@@ -148,8 +151,10 @@ class Demo:
                 await system.start(wiring.links[name])
             data = wiring.syncmap(systems, self.store_url)
             data["api"]["host"], data["api"]["port"] = host, port
+            await self.ops.start(host)
+            data["alerts"] = self.ops.alerts_section(scenario.compression)
             syncmap = validated(in_sim_time(data, scenario.compression), "demo")
-            hub = Hub(syncmap, store, wiring.env, sock)
+            hub = Hub(syncmap, store, {**wiring.env, SECRET_ENV: self.ops.secret}, sock)
             await hub.start()
             self.on_ready(
                 Started(
@@ -175,6 +180,7 @@ class Demo:
                 await hub.stop()
             else:
                 sock.close()
+            await self.ops.stop()
             counts: dict[str, int] = {}
             for (_, _, outcome), n in store.outcome_counts().items():
                 counts[outcome] = counts.get(outcome, 0) + n

@@ -88,7 +88,10 @@ def test_a_cleared_condition_resolves_a_firing_alert_and_forgets_a_pending_one()
         ("mail", "resolved"),
     ]
     assert change.notifications[0].message["resolved_at"] == "2027-01-15T08:00:10Z"
-    assert change.notifications[0].message["summary"] == "behind"  # as it last stood
+    assert (
+        change.notifications[0].message["summary"]
+        == "no longer holds, after 10 s firing; it last said: behind"
+    )
     assert plan([rule()], {"late": []}, [row("pending")], T0).forget == [7]
     silent = plan([rule(resolved=False)], {"late": []}, [row()], T0).changes[0]
     assert silent.values["state"] == "resolved" and silent.notifications == []
