@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from fixtures.channels import SYNCMAP
+from fixtures.channels import SYNCMAP, order, stock
 from logisync.domain.change import Change
 from logisync.domain.kinds import Domain
 from logisync.pipeline import Pipeline
@@ -30,15 +30,6 @@ class View:
 @pytest.fixture
 def pipeline(store) -> Pipeline:
     return Pipeline(store, SYNCMAP)
-
-
-def stock(cid: str, key: str, **fields: Any) -> Change:
-    return Change(id=cid, domain=Domain.inventory, key=key, fields=fields)
-
-
-def order(cid: str, key: str, *lines: tuple[str, int], **fields: Any) -> Change:
-    body = {"lines": [{"line_no": i, "sku": s, "quantity": n} for i, (s, n) in enumerate(lines, 1)], **fields}
-    return Change(id=cid, domain=Domain.order, key=key, fields=body)
 
 
 def test_convergence_compares_each_channels_atp_with_what_it_holds(store, pipeline):
@@ -127,6 +118,20 @@ def test_no_oversell_fails_with_the_sku_and_the_orders_when_a_channel_sold_units
             "orders": ["MK-1", "MK-2"],
         }
     ]
+
+
+def test_units_a_count_took_after_the_sale_are_shrinkage_not_an_oversell(store, pipeline):
+    pipeline.ingest("wms", [stock("s1", "SKU-1@DC1", on_hand=3)])
+    pipeline.ingest("shop", [order("o1", "SO-1", ("SKU-1", 2))])  # held: the shop sold units that existed
+    pipeline.ingest("wms", [stock("s2", "SKU-1@DC1", on_hand=0)])  # then a count finds the shelf empty
+    assert store.get_record("order", "SO-1").fields["backorders"] == {"SKU-1": 2}
+    empty = View("wms", inventory={"SKU-1@DC1": {"on_hand": 0}})
+    result = invariants.no_oversell(store, empty)
+    assert result.passed, result.evidence
+    pipeline.ingest("market", [order("m1", "MK-1", ("SKU-1", 1))])  # sold after the count: no such unit
+    result = invariants.no_oversell(store, empty)
+    assert not result.passed
+    assert result.evidence[0]["oversold"] == 1 and result.evidence[0]["lost_to_counts"] == 2
 
 
 def test_cancelled_orders_are_not_sold(store, pipeline):

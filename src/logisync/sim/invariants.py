@@ -205,7 +205,12 @@ def no_oversell(store: Store, wms: Viewed) -> Verdict:
 
     Sold: the hub's orders (not cancelled), quantity less cancelled units per line; shipped: what
     the hub recorded as shipped per line; on the shelves: the WMS's own `on_hand`, its physical
-    truth, over all locations. Open units beyond the shelf are units a channel sold that do not exist.
+    truth, over all locations. Open units beyond the shelf are units a channel sold that do not exist,
+    unless a count took them after the sale: units the hub released from an order's holds into a
+    backorder when a position's stock fell below what it held (its `stock_shortfall` exceptions)
+    were sold while they existed and lost to shrinkage, not oversold. How many orders are still
+    open when a count lands depends on how fast the warehouse ships, so without this the check
+    failed or passed by timing alone.
     """
     sold: Counter[str] = Counter()
     shipped: Counter[str] = Counter()
@@ -221,27 +226,43 @@ def no_oversell(store: Store, wms: Viewed) -> Verdict:
     for key, fields in wms.view("inventory").items():
         sku = split_inventory_key(key)[0] if "@" in key else key
         shelf[sku] += int(fields.get("on_hand") or 0)
+    shrunk = _lost_to_counts(store)
     problems = []
     for sku in sorted(sold):
         owed = sold[sku] - shipped[sku]
-        if owed > shelf[sku]:
-            problems.append(
-                {
-                    "sku": sku,
-                    "sold": sold[sku],
-                    "shipped": shipped[sku],
-                    "owed": owed,
-                    "on_hand_at_wms": shelf[sku],
-                    "oversold": owed - shelf[sku],
-                    "orders": orders_by_sku[sku][:10],
-                }
-            )
+        if owed > shelf[sku] + shrunk[sku]:
+            problem = {
+                "sku": sku,
+                "sold": sold[sku],
+                "shipped": shipped[sku],
+                "owed": owed,
+                "on_hand_at_wms": shelf[sku],
+                "oversold": owed - shelf[sku] - shrunk[sku],
+                "orders": orders_by_sku[sku][:10],
+            }
+            if shrunk[sku]:
+                problem["lost_to_counts"] = shrunk[sku]
+            problems.append(problem)
     return verdict(
         "no_oversell",
         problems,
         f"{sum(sold.values())} units sold over {len(sold)} SKUs, every one shipped or on the shelf",
         f"{len(problems)} SKUs sold more units than the warehouse had",
     )
+
+
+def _lost_to_counts(store: Store) -> Counter[str]:
+    """Units per SKU a falling stock level took from orders that held them (`stock_shortfall`)."""
+    lost: Counter[str] = Counter()
+    after = 0
+    while rows := store.list_exceptions(state=None, kind="stock_shortfall", limit=500, after_id=after):
+        for row in rows:
+            released = (row.detail or {}).get("released") or {}
+            sku = split_inventory_key(row.key)[0] if row.key and "@" in row.key else row.key
+            if sku:
+                lost[sku] += sum(int(n) for n in released.values())
+        after = rows[-1].id
+    return lost
 
 
 def no_double_shipment(store: Store, wms: Viewed) -> Verdict:
