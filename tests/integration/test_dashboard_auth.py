@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from fixtures.api_live import InProcess, set_keys
+from fixtures.dashboard import PASSWORD, token_of
+from fixtures.dashboard import attempt_sign_in as sign_in
 from logisync.api import create_app
 from logisync.domain.change import now_us
 from logisync.store import users as sql
 from logisync.web import users
 from logisync.web.session import COOKIE, digest
-
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
@@ -26,21 +25,6 @@ def hub(store, syncmap, monkeypatch) -> Iterator[InProcess]:
     with InProcess(create_app(syncmap, store)) as client:
         client.client.base_url = "http://127.0.0.1"
         yield client
-
-
-def token_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, html
-    return found.group(1)
-
-
-def sign_in(hub: InProcess, name: str, password: str = PASSWORD, next_: str = "/ui/"):
-    form = hub.get("/ui/login")
-    return hub.post(
-        "/ui/login",
-        data={"username": name, "password": password, "csrf": token_of(form.text), "next": next_},
-        follow_redirects=False,
-    )
 
 
 def test_a_page_sends_the_signed_out_to_sign_in_and_back(hub):

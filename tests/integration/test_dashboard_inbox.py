@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from fixtures.api_live import InProcess, set_keys
+from fixtures.dashboard import PASSWORD, token_of
+from fixtures.dashboard import sign_in as open_session
 from logisync.api import create_app
 from logisync.config import parse_syncmap
 from logisync.domain.change import Change, now_us
@@ -19,7 +21,6 @@ from logisync.pipeline import Pipeline
 from logisync.store.inbox import ExceptionFilter
 from logisync.web import users
 
-PASSWORD = "correct horse battery"
 MAP = """\
 systems:
   wms:  {kind: wms, auth: {api_key_env: TEST_WMS_KEY}}
@@ -49,21 +50,9 @@ def hub(store, monkeypatch) -> Iterator[InProcess]:
         yield client
 
 
-def token_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, html
-    return found.group(1)
-
-
 def sign_in(hub: InProcess, name: str) -> str:
     """Sign in; the session's CSRF token."""
-    form = hub.get("/ui/login")
-    answer = hub.post(
-        "/ui/login",
-        data={"username": name, "password": PASSWORD, "csrf": token_of(form.text), "next": "/ui/exceptions"},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text
+    open_session(hub, name, next_="/ui/exceptions")
     return token_of(hub.get("/ui/exceptions").text)
 
 

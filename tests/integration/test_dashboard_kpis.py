@@ -12,25 +12,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from fixtures.api_live import InProcess, set_keys
+from fixtures.dashboard import PASSWORD, sign_in
 from logisync.api import create_app
 from logisync.domain.change import Change, now_us
 from logisync.domain.kinds import Domain
 from logisync.pipeline import Pipeline
 from logisync.web import users
-
-PASSWORD = "correct horse battery"
-
-
-def sign_in(hub: InProcess, name: str) -> None:
-    form = hub.get("/ui/login")
-    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
-    assert token, form.text
-    answer = hub.post(
-        "/ui/login",
-        data={"username": name, "password": PASSWORD, "csrf": token.group(1), "next": "/ui/"},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text
 
 
 @pytest.fixture

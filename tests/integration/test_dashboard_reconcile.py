@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from fixtures.api_live import InProcess, set_keys
+from fixtures.dashboard import PASSWORD, sign_in, token_of
 from logisync.api import create_app
 from logisync.config import parse_syncmap
 from logisync.domain.change import Change, now_us
@@ -22,7 +23,6 @@ from logisync.store import users as user_sql
 from logisync.store.reconcile_runs import get_run, list_runs
 from logisync.web import users
 
-PASSWORD = "correct horse battery"
 MAP = """\
 systems:
   wms: {kind: wms}
@@ -40,22 +40,6 @@ reconcile:
   - {system: wms, domain: inventory}
 """
 POSITIONS = 120
-
-
-def token_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found, html
-    return found.group(1)
-
-
-def sign_in(hub: InProcess, name: str) -> None:
-    form = hub.get("/ui/login")
-    answer = hub.post(
-        "/ui/login",
-        data={"username": name, "password": PASSWORD, "csrf": token_of(form.text), "next": "/ui/"},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303, answer.text
 
 
 def write_snapshot(path: Path, off: int) -> None:
