@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from .durations import parse_duration
+from .urls import HttpUrl
 
 if TYPE_CHECKING:
     from .model import SyncMap
@@ -56,17 +57,15 @@ class WebhookChannel(_Section):
     (a `whsec_` secret; without one the call is not signed). The `webhook-id` of a notification
     is the same on every retry. Loopback and private addresses are refused unless allowed."""
 
-    url: str
+    url: HttpUrl
     secret_env: EnvName | None = None
     timeout: Seconds = Field(default=10.0, gt=0)
     allow_private_network: bool = False
 
     @field_validator("url")
     @classmethod
-    def _http_url(cls, url: str) -> str:
+    def _no_credentials(cls, url: str) -> str:
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{url!r} is not an http:// or https:// URL with a host")
         if parts.username or parts.password:
             raise ValueError("put no credentials in the URL: sign the calls with secret_env")
         return url

@@ -4,12 +4,12 @@ the golden records, from where, how often, and what is done with the variances."
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..domain.kinds import Domain
+from .urls import HttpUrl
 
 if TYPE_CHECKING:
     from .model import SyncMap
@@ -31,7 +31,7 @@ class HttpSource(_Section):
     empty. `token_env` names the variable holding a bearer token; `headers` are sent as they are.
     """
 
-    url: str
+    url: HttpUrl
     items: str | None = None
     next: str | None = None
     page_param: str | None = None
@@ -42,14 +42,6 @@ class HttpSource(_Section):
     token_env: EnvName | None = None
     timeout: float = Field(default=30.0, gt=0)
     allow_private_network: bool = False
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, url: str) -> str:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{url!r} is not an http:// or https:// URL with a host")
-        return url
 
     @model_validator(mode="after")
     def _one_way_to_page(self) -> HttpSource:

@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from logisync import __version__
 from logisync.config.model import EnvName, Seconds
+from logisync.config.urls import HttpUrl
 from logisync.delivery.errors import (
     BlockedAddress,
     DeliveryError,
@@ -68,7 +69,7 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    url: str
+    url: HttpUrl
     method: Literal["POST", "PUT", "PATCH"] = "POST"
     timeout: Seconds = Field(15.0, gt=0)  # the whole call: connect, send, response
     connect_timeout: Seconds = Field(5.0, gt=0)
@@ -81,14 +82,6 @@ class Settings(BaseModel):
     concurrency: int = Field(8, ge=1, le=256)  # keep-alive connections to the target
     ca_file: str | None = None  # trust this CA bundle (a partner's private CA) instead of the system's
     allow_private_network: bool = False  # loopback, private and link-local addresses are refused otherwise
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, url: str) -> str:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{url!r} is not an http:// or https:// URL with a host")
-        return url
 
     @field_validator("mapping")
     @classmethod
