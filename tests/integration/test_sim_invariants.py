@@ -125,13 +125,34 @@ def test_units_a_count_took_after_the_sale_are_shrinkage_not_an_oversell(store, 
     pipeline.ingest("shop", [order("o1", "SO-1", ("SKU-1", 2))])  # held: the shop sold units that existed
     pipeline.ingest("wms", [stock("s2", "SKU-1@DC1", on_hand=0)])  # then a count finds the shelf empty
     assert store.get_record("order", "SO-1").fields["backorders"] == {"SKU-1": 2}
-    empty = View("wms", inventory={"SKU-1@DC1": {"on_hand": 0}})
+    empty = View("wms", inventory={"SKU-1@DC1": {"on_hand": 0}}, shrinkage={"SKU-1": {"units": 3}})
     result = invariants.no_oversell(store, empty)
     assert result.passed, result.evidence
     pipeline.ingest("market", [order("m1", "MK-1", ("SKU-1", 1))])  # sold after the count: no such unit
     result = invariants.no_oversell(store, empty)
     assert not result.passed
     assert result.evidence[0]["oversold"] == 1 and result.evidence[0]["lost_to_counts"] == 2
+
+
+def test_holds_released_for_units_the_warehouse_allocated_elsewhere_are_not_shrinkage(store, pipeline):
+    """The flash sale under `backorder`: the warehouse allocates the last unit to an order the hub
+    had backordered, the hub releases the newest hold (a `stock_shortfall`), and the warehouse
+    ships. It lost nothing to a count, so the order left without its unit is an oversell."""
+    pipeline.ingest("wms", [stock("s1", "SKU-1@DC1", on_hand=1)])
+    pipeline.ingest("shop", [order("o1", "SO-1", ("SKU-1", 1))])  # holds the unit
+    pipeline.ingest("market", [order("m1", "MK-1", ("SKU-1", 1))])  # backordered
+    assert store.get_record("order", "MK-1").fields["backorders"] == {"SKU-1": 1}
+    pipeline.ingest("wms", [stock("s2", "SKU-1@DC1", on_hand=1, allocated=1)])  # allocated to MK-1
+    assert store.get_record("order", "SO-1").fields["backorders"] == {"SKU-1": 1}
+    assert store.list_exceptions(kind="stock_shortfall")
+    shipped = View("wms", inventory={"SKU-1@DC1": {"on_hand": 0}})  # MK-1's unit left; nothing lost
+    result = invariants.no_oversell(store, shipped)
+    assert not result.passed
+    [evidence] = result.evidence
+    assert (evidence["owed"], evidence["oversold"]) == (2, 2)
+    assert "lost_to_counts" not in evidence
+    counted = View("wms", inventory={"SKU-1@DC1": {"on_hand": 0}}, shrinkage={"SKU-1": {"units": 1}})
+    assert invariants.no_oversell(store, counted).evidence[0]["oversold"] == 1  # had a count taken it
 
 
 def test_cancelled_orders_are_not_sold(store, pipeline):

@@ -218,6 +218,40 @@ def test_wms_ships_what_it_has_and_the_carrier_tracks_it_to_delivered() -> None:
     run(go)
 
 
+def test_a_count_below_the_allocated_units_takes_them_from_the_newest_orders() -> None:
+    """The shelf is the truth: a count that finds fewer units than are allocated takes the newest
+    orders' allocations, they ship what is left, and the shelf never goes below zero. The loss is
+    in the WMS's `shrinkage` view, allocated units apart (what no_oversell allows for)."""
+
+    async def go() -> None:
+        secret = new_secret()
+        async with Receiver(secret, "standard-webhooks") as hub:
+            wms = SimWms("wms", clock=SimClock(3600), autopilot=False)
+            call_secret = new_secret()
+            await started(wms, hub, secret, call_secret)
+            await wms.receive("A", "DC1", 5)
+            async with httpx.AsyncClient() as client:
+                for number, qty in (("O-1", 2), ("O-2", 2)):
+                    body = {
+                        "order": {"number": number, "lines": [{"line_no": 1, "sku": "A", "quantity": qty}]}
+                    }
+                    raw, headers = signed(call_secret, body)
+                    assert (await client.post(wms.url, content=raw, headers=headers)).status_code == 200
+            await wms.advance("O-1", "allocated")
+            await wms.advance("O-2", "allocated")
+            await wms.count("A", "DC1", 3)  # two units gone, one of them allocated
+            assert wms.view("inventory")["A@DC1"] == {"on_hand": 3, "allocated": 3}
+            assert wms.view("shrinkage") == {"A": {"units": 2, "allocated": 1}}
+            assert await wms.advance("O-2", "shipped") == "SH-O-2-1"
+            assert await wms.advance("O-1", "shipped") == "SH-O-1-1"
+            assert [s["packages"][0]["lines"][0]["quantity"] for s in wms.view("shipment").values()] == [1, 2]
+            assert wms.orders["O-2"]["status"] == "partially_shipped"
+            assert wms.view("inventory")["A@DC1"] == {"on_hand": 0, "allocated": 0}
+            await wms.stop()
+
+    run(go)
+
+
 @pytest.mark.parametrize("knob", ["duplicate_events", "reorder_events"])
 def test_webhook_faults_never_lose_a_webhook(knob: str) -> None:
     async def go() -> None:

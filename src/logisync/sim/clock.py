@@ -25,6 +25,10 @@ class SimClock:
         """The sim time, aware UTC."""
         return self.start + timedelta(seconds=self.elapsed())
 
+    def restart(self) -> None:
+        """Count sim seconds from now again (the traffic's zero); `now()` goes on, never back."""
+        self.start, self._t0 = self.now(), time.monotonic()
+
     def real(self, sim_seconds: float) -> float:
         """Wall-clock seconds that `sim_seconds` take."""
         return max(0.0, sim_seconds) / self.compression

@@ -210,7 +210,11 @@ def no_oversell(store: Store, wms: Viewed) -> Verdict:
     backorder when a position's stock fell below what it held (its `stock_shortfall` exceptions)
     were sold while they existed and lost to shrinkage, not oversold. How many orders are still
     open when a count lands depends on how fast the warehouse ships, so without this the check
-    failed or passed by timing alone.
+    failed or passed by timing alone. Units the warehouse had allocated to orders when a count
+    took them were sold while they existed too. Together they count only as far as the warehouse
+    itself lost units (its `shrinkage` view: units counts and adjustments took off the shelf,
+    and how many of those were allocated): a hold is released too when the warehouse allocates
+    its units to another order, one the hub had backordered, and those units were shipped, not lost.
     """
     sold: Counter[str] = Counter()
     shipped: Counter[str] = Counter()
@@ -226,7 +230,11 @@ def no_oversell(store: Store, wms: Viewed) -> Verdict:
     for key, fields in wms.view("inventory").items():
         sku = split_inventory_key(key)[0] if "@" in key else key
         shelf[sku] += int(fields.get("on_hand") or 0)
-    shrunk = _lost_to_counts(store)
+    released = _lost_to_counts(store)
+    shrunk: Counter[str] = Counter()
+    for sku, lost in wms.view("shrinkage").items():
+        after_sale = released[sku] + int(lost.get("allocated") or 0)
+        shrunk[sku] = min(after_sale, int(lost.get("units") or 0))
     problems = []
     for sku in sorted(sold):
         owed = sold[sku] - shipped[sku]

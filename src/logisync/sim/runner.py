@@ -1,7 +1,10 @@
 """Running a scenario: the hub and the simulated systems up, the traffic and the faults, then the
 faults off and time to settle, then the invariants and the report.
 
-Phases, in sim time from the start: seeding (products and opening stock), traffic until
+Phases: seeding (products and opening stock, then a wait of at most `SEEDED` real seconds until
+the hub holds the opening stock and every checked route delivered it, so the traffic starts from
+systems in agreement however slow the machine), then, in sim time from the end of seeding (the
+clock's `restart()`), traffic until
 `duration` (faults on per their windows and rates), then every system's `quiesce()` and up to
 `settle` for the views to converge (the run ends early once every checked route agrees, the
 outbox is empty and no system has work under way: a pick, a parcel still moving), then the checks. `progress(phase, done, total)` is called as it goes, in sim
@@ -35,6 +38,7 @@ from .traffic import Traffic
 Progress = Callable[[str, float, float], None]
 POLL = 0.1  # real seconds between convergence checks while settling
 QUIET_POLLS = 3  # consecutive agreeing checks (with an empty outbox) that end the settling early
+SEEDED = 60.0  # real seconds the seeding waits at most for the opening stock to reach every system
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,8 @@ class Run:
             traffic = Traffic(scenario, systems, clock, random.Random(scenario.seed))
             self.progress("seeding", 0, scenario.duration)
             await traffic.seed()
+            await self._seeded(syncmap, reader, systems)
+            clock.restart()
             await self._traffic(traffic, clock)
             for system in systems.values():
                 system.quiesce()
@@ -171,6 +177,23 @@ class Run:
                 await hub.stop()
             else:
                 sock.close()
+
+    async def _seeded(self, syncmap: Any, reader: Any, systems: Mapping[str, Any]) -> None:
+        """Wait until the hub holds every position the WMS was seeded with and every checked route
+        agrees, at most `SEEDED` real seconds (a route that never does is the convergence
+        invariant's to report). Without it a scripted sale at 10 sim minutes (2 real seconds at
+        300x) could find a channel that had not yet heard of its stock on a loaded machine."""
+        opening = list(systems["wms"].view("inventory")) if "wms" in systems else []
+        routes = invariants.checked_routes(syncmap, systems)
+
+        def agreed() -> bool:
+            return all(reader.get_record(Domain.inventory.value, key) for key in opening) and not any(
+                invariants.route_converged(route, reader, systems) for route in routes
+            )
+
+        deadline = time.monotonic() + SEEDED
+        while not await asyncio.to_thread(agreed) and time.monotonic() < deadline:
+            await asyncio.sleep(POLL)
 
     async def _traffic(self, traffic: Traffic, clock: Any) -> None:
         duration = self.scenario.duration

@@ -9,6 +9,7 @@ carrier. Every stock move, order status and shipment is sent to the hub as a web
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from aiohttp import web
@@ -43,6 +44,8 @@ class SimWms(SimSystem):
         self.returns: dict[str, dict[str, Any]] = {}  # RMA -> order_number, lines, status
         self.location = location
         self.stock: dict[str, dict[str, int]] = {}  # "SKU@LOC" -> on_hand, allocated
+        self.shrinkage: Counter[str] = Counter()  # SKU -> units counts and adjustments took
+        self.lost_allocated: Counter[str] = Counter()  # SKU -> of those, units allocated to orders
         self.orders: dict[str, dict[str, Any]] = {}
         self.shipments: dict[str, dict[str, Any]] = {}
         self.carrier: SimCarrier | None = None
@@ -59,6 +62,12 @@ class SimWms(SimSystem):
             return {key: dict(s) for key, s in self.shipments.items()}
         if domain == "return":
             return {key: dict(r) for key, r in self.returns.items()}
+        if domain == "shrinkage":  # the warehouse's own loss ledger (sim.invariants.no_oversell)
+            return {
+                sku: {"units": n, "allocated": self.lost_allocated[sku]}
+                for sku, n in self.shrinkage.items()
+                if n
+            }
         return {}
 
     @staticmethod
@@ -96,14 +105,33 @@ class SimWms(SimSystem):
 
     async def adjust(self, sku: str, location: str, delta: int, reason: str) -> None:
         p = self._position(sku, location)
-        p["on_hand"] = max(p["allocated"], p["on_hand"] + delta)
+        self._set_on_hand(sku, p, max(p["allocated"], p["on_hand"] + delta))
         await self._report(sku, location, reason or "adjustment")
 
     async def count(self, sku: str, location: str, on_hand: int) -> None:
+        """The shelf holds `on_hand`: units it lacks are shrinkage, and when it holds fewer than are
+        allocated the newest orders lose their allocation first (they ship short, or wait)."""
         p = self._position(sku, location)
-        p["on_hand"] = max(0, on_hand)
-        p["allocated"] = min(p["allocated"], p["on_hand"])
+        self._set_on_hand(sku, p, max(0, on_hand))
+        short = p["allocated"] - p["on_hand"]
+        if short > 0:
+            self.lost_allocated[sku] += short
+            p["allocated"] = p["on_hand"]
+        for order in reversed(self.orders.values()):
+            if short <= 0 or location != self.location:
+                break
+            take = min(short, order["allocations"].get(sku, 0))
+            if take and order["status"] not in ("shipped", "cancelled"):
+                order["allocations"][sku] -= take
+                if not order["allocations"][sku]:
+                    del order["allocations"][sku]  # allocated again at its next step, if stock came
+                short -= take
         await self._report(sku, location, "cycle_count")
+
+    def _set_on_hand(self, sku: str, p: dict[str, int], on_hand: int) -> None:
+        """A count or an adjustment: units it took off the shelf are shrinkage (see `view`)."""
+        self.shrinkage[sku] += max(0, p["on_hand"] - on_hand)
+        p["on_hand"] = on_hand
 
     # -- orders -------------------------------------------------------------------------------------
 
@@ -194,8 +222,11 @@ class SimWms(SimSystem):
                 p["allocated"] += n
                 order["allocations"][sku] = order["allocations"].get(sku, 0) + n
                 touched.append(sku)
-        order["status"] = "allocated"
-        await self.send("order", number, self._order_payload(number))
+        if (
+            order["status"] == "received"
+        ):  # allocating again (stock came, or a count took it) moves no status back
+            order["status"] = "allocated"
+            await self.send("order", number, self._order_payload(number))
         for sku in touched:
             await self._report(sku, self.location, "allocation")
 
