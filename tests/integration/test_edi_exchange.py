@@ -280,6 +280,69 @@ def test_a_997_for_a_group_we_never_sent_is_noted(store, syncmap):
     assert report.interchanges[0].notes == ["997 0001: answers group 7001, which we did not send to acme"]
 
 
+def _partners_ta1(store, interchange: str, status: str, note: str) -> bytes:
+    """An interchange holding only a TA1 about one of ours, as the partner's translator sends it."""
+    env = Envelope("acme-side", Party("ZZ", "ACMESUPPLY"), Party("ZZ", "LOGISYNCHUB"), release="4010")
+    ta1 = ["TA1", interchange, "261128", "0930", status, note]
+    return write_interchange(env, [], ControlNumbers(store), at=AT, ta1=ta1).data
+
+
+def test_a_ta1_rejecting_our_interchange_rejects_its_groups_with_one_exception(store, syncmap):
+    written, _ = send_sets("acme", [_order(1)], syncmap=syncmap, store=store, outbox=MemoryOutbox(), at=AT)
+    send_sets("acme", [_order(2)], syncmap=syncmap, store=store, outbox=MemoryOutbox(), at=AT)
+    [ic] = parse(written.data).interchanges
+    report, outbox = _receive(store, syncmap, _partners_ta1(store, ic.control, "R", "008"))
+    assert report.interchanges[0].notes == [] and outbox.files == {}  # nothing owed back for a TA1
+    ledger = EdiLedger(store)
+    rejected = ledger.group("acme", 1)
+    assert rejected is not None and rejected.state == "rejected"
+    assert rejected.detail == {
+        "status": "R",
+        "ta1": ["TA1", ic.control, "261128", "0930", "R", "008"],
+        "note": "invalid interchange receiver ID",
+    }
+    assert ledger.group("acme", 2).state == "waiting"  # type: ignore[union-attr]  # another interchange
+    [exc] = store.list_exceptions(kind="edi_ack_rejected")
+    assert exc.system == "acme"
+    assert exc.reason.startswith(
+        "acme rejected our interchange 000000001 (TA1 R 008: invalid interchange receiver ID); "
+        "its groups OW 1 were not taken"
+    )
+    again, _ = _receive(store, syncmap, _partners_ta1(store, ic.control, "R", "008"), name="again.x12")
+    assert again.interchanges[0].notes == [
+        "TA1: interchange 000000001 rejected, but its groups were already acknowledged"
+    ]
+    assert len(store.list_exceptions(kind="edi_ack_rejected")) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "note", "notes"),
+    [
+        ("A", "000", []),
+        (
+            "E",
+            "020",
+            ["TA1: acme accepted our interchange 000000001 with errors: 020 (invalid test indicator)"],
+        ),
+    ],
+)
+def test_a_ta1_accepting_our_interchange_leaves_its_groups_to_their_997(store, syncmap, status, note, notes):
+    written, _ = send_sets("acme", [_order(1)], syncmap=syncmap, store=store, outbox=MemoryOutbox(), at=AT)
+    [ic] = parse(written.data).interchanges
+    report, _ = _receive(store, syncmap, _partners_ta1(store, ic.control, status, note))
+    assert report.interchanges[0].notes == notes
+    assert EdiLedger(store).group("acme", 1).state == "waiting"  # type: ignore[union-attr]
+    assert store.list_exceptions(kind="edi_ack_rejected") == []
+
+
+def test_a_ta1_for_an_interchange_we_never_sent_is_noted(store, syncmap):
+    report, _ = _receive(store, syncmap, _partners_ta1(store, "000000042", "R", "006"))
+    assert report.interchanges[0].notes == [
+        "TA1: answers interchange 000000042, which we did not send to acme"
+    ]
+    assert store.list_exceptions(kind="edi_ack_rejected") == []
+
+
 def test_the_hub_checks_overdue_acknowledgments_on_its_schedule(store, syncmap):
     import asyncio
 

@@ -7,10 +7,16 @@ an exception; a group whose 997 is overdue opens one too (`check_overdue`, on a 
 | `P` (some sets rejected) | `partial` | `edi_ack_rejected`, naming the rejected sets and their AK5/AK3/AK4 codes |
 | `R` (and `M`, `W`, `X`) | `rejected` | `edi_ack_rejected` |
 | none within its time | `overdue` | `edi_ack_overdue` (a late 997 still settles it) |
+
+A partner's TA1 answers one of our interchanges (`settle_ta1s`): `R` rejects every group of it
+still waiting for its 997, with one `edi_ack_rejected` exception naming the TA105 note (the
+partner's translator refused the envelope: no 997 will come); `A` and `E` settle nothing, since
+each group's 997 still answers for its sets (an `E` is noted).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -46,6 +52,90 @@ def settle_997s(ledger: EdiLedger, partner: str, group: FunctionalGroup, now_us:
         exceptions = [] if state == "accepted" else [_rejected(partner, sent, response)]
         if ledger.settle(partner, control, state, _detail(response), now_us, exceptions) is None:
             notes.append(f"997 {tset.control}: group {control} was already acknowledged ({sent.state})")
+    return notes
+
+
+# TA105, the interchange note codes (X12 control segments, code list 0126)
+TA1_NOTES = {
+    "000": "no error",
+    "001": "the interchange control numbers in the header and trailer do not match",
+    "002": "the standard in the control standards identifier is not supported",
+    "003": "this version of the controls is not supported",
+    "004": "the segment terminator is invalid",
+    "005": "invalid interchange ID qualifier for the sender",
+    "006": "invalid interchange sender ID",
+    "007": "invalid interchange ID qualifier for the receiver",
+    "008": "invalid interchange receiver ID",
+    "009": "unknown interchange receiver ID",
+    "010": "invalid authorization information qualifier",
+    "011": "invalid authorization information",
+    "012": "invalid security information qualifier",
+    "013": "invalid security information",
+    "014": "invalid interchange date",
+    "015": "invalid interchange time",
+    "016": "invalid interchange standards identifier",
+    "017": "invalid interchange version ID",
+    "018": "invalid interchange control number",
+    "019": "invalid acknowledgment requested value",
+    "020": "invalid test indicator",
+    "021": "invalid number of included groups",
+    "022": "invalid control structure",
+    "023": "improper (premature) end of file",
+    "024": "invalid interchange content (e.g. an invalid GS segment)",
+    "025": "duplicate interchange control number",
+    "026": "invalid data element separator",
+    "027": "invalid component element separator",
+    "028": "invalid delivery date in a deferred delivery request",
+    "029": "invalid delivery time in a deferred delivery request",
+    "030": "invalid delivery time code in a deferred delivery request",
+    "031": "invalid grade of service code",
+}
+
+
+def settle_ta1s(ledger: EdiLedger, partner: str, ta1s: Sequence[Sequence[str]], now_us: int) -> list[str]:
+    """Read the TA1 segments (elements, the id first) a partner sent about our interchanges and
+    settle what they answer (see the module docstring); returns notes on what could not be matched
+    and on interchanges accepted with errors."""
+    notes: list[str] = []
+    for ta1 in ta1s:
+        control, status, note = (ta1[i] if len(ta1) > i else "" for i in (1, 4, 5))
+        meaning = TA1_NOTES.get(note, "a note code X12 does not list")
+        if not is_number(control):
+            notes.append(f"TA1: TA101 {control!r} is not one of our interchange numbers")
+            continue
+        number = int(control)
+        groups = ledger.groups_in(partner, number)
+        if not groups:
+            notes.append(f"TA1: answers interchange {number:09d}, which we did not send to {partner}")
+            continue
+        if status == "E":
+            notes.append(
+                f"TA1: {partner} accepted our interchange {number:09d} with errors: {note} ({meaning})"
+            )
+        if status != "R":
+            continue
+        what = ", ".join(f"{g.functional_id} {g.control}" for g in groups)
+        exception = NewException(
+            "edi_ack_rejected",
+            f"{partner} rejected our interchange {number:09d} (TA1 R {note}: {meaning}); its groups "
+            f"{what} were not taken: correct it and send them again",
+            system=partner,
+            detail={
+                "interchange": number,
+                "ta1": list(ta1),
+                "note": meaning,
+                "groups": [g.control for g in groups],
+            },
+        )
+        detail = {"status": "R", "ta1": list(ta1), "note": meaning}
+        opened = False
+        for group in groups:
+            settled = ledger.settle(
+                partner, group.control, "rejected", detail, now_us, [] if opened else [exception]
+            )
+            opened = opened or settled is not None
+        if not opened:
+            notes.append(f"TA1: interchange {number:09d} rejected, but its groups were already acknowledged")
     return notes
 
 

@@ -15,7 +15,8 @@ For each interchange of a file:
    with `source` naming the file and envelope (`x12:FILE#ISA13/GS06/ST02`); each change gets
    its usual outcome (an ownership conflict is still the pipeline's exception);
 5. only then (a 997 says "kept") the 997s are written, one interchange per group version, with
-   the TA1 when one is owed, and handed to the outbox; 997s the partner sent settle our groups.
+   the TA1 when one is owed, and handed to the outbox; 997s the partner sent settle our groups,
+   and a TA1 it sent rejecting one of our interchanges rejects its groups (`acks.settle_ta1s`).
 
 Decided: a set that passes the X12 checks is acknowledged `A` even when the pipeline rejects one
 of its changes for a business reason (ownership, an illegal move): the 997 is about the
@@ -48,7 +49,7 @@ from ..store.base import NewException
 from ..store.control_numbers import ControlNumbers
 from ..store.edi_exchange import EdiLedger
 from ..store.sql import SqlStore
-from .acks import settle_997s
+from .acks import settle_997s, settle_ta1s
 from .outbound import envelope_for, file_name, partner_config
 from .outbox import MemoryOutbox, Outbox
 
@@ -258,6 +259,8 @@ class _Receiver:
             return self._duplicate(ic, result, earlier.state, earlier.received_us)
         exceptions: list[NewException] = []
         result.notes += spool.notes
+        if ic.ta1 and not ic.rejected:
+            result.notes += settle_ta1s(self.ledger, self.partner, [s.elements for s in ic.ta1], self.now())
         for group in ic.groups:
             if group.functional_id == "FA" and not ic.rejected and not group.rejected:
                 result.notes += settle_997s(self.ledger, self.partner, group, self.now())

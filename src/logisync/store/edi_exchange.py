@@ -176,6 +176,18 @@ class EdiLedger:
         )
         return _group(rows[0]) if rows else None
 
+    def groups_in(self, partner: str, interchange: int) -> list[GroupRow]:
+        """Our groups in interchange `interchange` (our ISA13) to `partner`: what its TA1 answers.
+
+        A range of the partner's groups by the primary key, filtered on the interchange: TA1s are
+        rare (a partner's translator refusing an envelope), so no index of its own."""
+        rows = self.store._query(
+            f"SELECT {_GROUP_COLUMNS} FROM edi_outbound_groups WHERE partner = ? AND interchange = ? "
+            "ORDER BY control",
+            (partner, interchange),
+        )
+        return [_group(r) for r in rows]
+
     def groups(
         self, *, partner: str | None = None, state: str | None = None, limit: int = 1000
     ) -> list[GroupRow]:
