@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from ..domain.catalog import CATALOG
 from ..domain.kinds import Domain
 from ..domain.xref import XREF_DOMAINS, XREF_OUT_DOMAINS
 from ..errors import ConfigError
@@ -156,6 +157,16 @@ def _cross_check(syncmap: SyncMap) -> list[tuple[Path_, str]]:
                     f"this route carries {route.domain.value}",
                 )
             )
+        if route.filter is not None and route.filter.fields is not None:
+            fields_of = CATALOG[route.domain].fields
+            for j, name in enumerate(route.filter.fields):
+                if name not in fields_of:
+                    problems.append(
+                        (
+                            ("routes", i, "filter", "fields", j),
+                            f"{route.domain.value} has no field {name!r} (its fields: {', '.join(sorted(fields_of))})",
+                        )
+                    )
         if route.filter is not None:
             supported = ROUTE_FILTERS[route.domain]
             for name in ("sku_prefix", "sku", "location"):

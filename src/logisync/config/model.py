@@ -158,12 +158,15 @@ class OwnerRule(Section):
 
 
 class RouteFilter(Section):
-    """Which records a route carries: the rollout waves of a go-live, from one SKU to everything."""
+    """Which records a route carries: the rollout waves of a go-live, from one SKU to everything;
+    and which changes of them: `fields`, the changes that applied one of these (top-level) fields
+    (a coalescing route still sends the record as it is then, every field)."""
 
     key_prefix: list[str] | None = None
     sku_prefix: list[str] | None = None
     sku: list[str] | None = None
     location: list[str] | None = None
+    fields: list[str] | None = Field(default=None, min_length=1)
 
 
 class AtpTransform(Section):
@@ -203,6 +206,7 @@ class RouteConfig(Section):
     mode: Literal["live", "shadow"] = "live"
     batch: int = Field(default=1, ge=1, le=10_000)
     coalesce: bool = True  # state domains: send only a key's latest (false: every change, in order)
+    echo: bool = False  # carry changes that came from the target too (an 855 for the partner's 850)
 
     @field_validator("cadence")
     @classmethod

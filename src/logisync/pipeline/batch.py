@@ -9,7 +9,7 @@ it as its source, so a reservation or a status the hub worked out has provenance
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
 from ..config.loader import HUB_SYSTEM
@@ -131,9 +131,10 @@ class Batch:
             self.touched[(record.domain, record.key)] = record
         self.log.append(entry)
 
-    def enqueue(self, domain: Domain, key: str, seq: int, origin: str) -> None:
-        """An outbox row for every route that carries this applied change (not back to its origin)."""
-        routes = self.router.targets(domain, key, origin)
+    def enqueue(self, domain: Domain, key: str, seq: int, origin: str, applied: Collection[str]) -> None:
+        """An outbox row for every route that carries this applied change (of the fields `applied`;
+        not back to its origin unless the route asks for the echo)."""
+        routes = self.router.targets(domain, key, origin, applied)
         if routes:
             name, is_event = _DOMAINS[domain]
             for route in routes:
@@ -173,7 +174,7 @@ class Batch:
             raise HubWriteLost(f"{why}: {domain.value} {key} kept newer {', '.join(result.stale)}")
         self._log_derived(seq, change_id, domain, key, stamp, why, fields, result.applied, cause, rec)
         if result.applied and deliver:
-            self.enqueue(domain, key, seq, HUB)
+            self.enqueue(domain, key, seq, HUB, result.applied)
         return rec
 
     def adjust(
@@ -196,7 +197,7 @@ class Batch:
         if "on_hand" in result.applied and deltas.get("on_hand", 0) > 0:
             self.free(split_inventory_key(key)[0], cause)
         if applied:
-            self.enqueue(domain, key, seq, HUB)
+            self.enqueue(domain, key, seq, HUB, applied)
         return rec
 
     def _derived(

@@ -334,7 +334,7 @@ class Pipeline:
             rec,
         )
         if outcome.outcome is APPLIED:
-            batch.enqueue(change.domain, change.key, seq, system)
+            batch.enqueue(change.domain, change.key, seq, system, applied or fields)
             if change.domain in self.rules.domains and rec is not None:
                 note = self.rules.after(batch, change, system, rec, applied or [], was)
                 if note is not None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..config.model import SystemConfig
 from ..delivery.signing import new_secret
+from ..domain.shipment import Shipment
 from .system import HubLink, SimSystem
 
 M = "logisync.sim.mappings"
@@ -166,8 +167,9 @@ def _trading_partner(system: Any) -> dict[str, Any]:
 
 
 def _partner_routes(name: str, system: Any) -> list[dict[str, Any]]:
-    """846 inventory advice (the channel's ATP: what it may order), an 855 for each of its POs as
-    the order changes, an 856 for each shipment of its POs (the WMS keys them `SH-<order>-<n>`)."""
+    """846 inventory advice (the channel's ATP: what it may order), an 855 for each of its POs when
+    it arrives and again when what is accepted changes (its lines, or units left backordered once
+    goods left), an 856 for each shipment of its POs (the WMS keys them `SH-<order>-<n>`)."""
     prefix = system.po_prefix
     return [
         {
@@ -185,7 +187,9 @@ def _partner_routes(name: str, system: Any) -> list[dict[str, Any]]:
             "domain": "order",
             "to": name,
             "format": "x12-855",
-            "filter": {"key_prefix": [prefix]},
+            # the acknowledgment goes back to the PO's sender (echo); a status step is no new 855
+            "echo": True,
+            "filter": {"key_prefix": [prefix], "fields": ["lines", "backordered_by_line"]},
             "sla": "15m",
         },
         {
@@ -193,7 +197,11 @@ def _partner_routes(name: str, system: Any) -> list[dict[str, Any]]:
             "domain": "shipment",
             "to": name,
             "format": "x12-856",
-            "filter": {"key_prefix": [f"SH-{prefix}"]},
+            # one ASN per shipment: its contents and carriage, not each tracking scan after
+            "filter": {
+                "key_prefix": [f"SH-{prefix}"],
+                "fields": [*Shipment.FIELD_GROUPS["contents"], *Shipment.FIELD_GROUPS["carriage"]],
+            },
             "sla": "15m",
         },
     ]

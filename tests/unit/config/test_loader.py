@@ -138,6 +138,23 @@ def test_a_route_filter_its_domain_cannot_match_is_refused():
     ]
 
 
+def test_a_route_filter_on_a_field_its_domain_lacks_is_refused():
+    text = BASE + (
+        "  - {name: lines-of-orders, domain: order, to: erp, filter: {fields: [lines, backordered_by_line]}}\n"
+        "  - {name: typo, domain: order, to: erp, filter: {fields: [lines, line]}}\n"
+        "  - {name: none, domain: order, to: erp, filter: {fields: []}}\n"
+    )
+    found = problems(text)
+    assert found[0].startswith("hub.yaml:11: routes[3].filter.fields: List should have at least 1 item")
+    assert len(found) == 1  # a schema error stops before the cross-checks
+    found = problems(text.replace("filter: {fields: []}", "echo: true"))
+    assert len(found) == 1
+    assert found[0].startswith(
+        "hub.yaml:10: routes[2].filter.fields[1]: order has no field 'line' (its fields: "
+    )
+    assert "backordered_by_line" in found[0] and "lines" in found[0]
+
+
 def test_a_repeated_key_is_refused_not_overwritten():
     assert problems("systems: {wms: {kind: wms}, wms: {kind: erp}}\n") == [
         "hub.yaml:1: systems: duplicate key 'wms' (first at line 1)"

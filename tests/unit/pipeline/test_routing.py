@@ -25,6 +25,7 @@ routes:
   - {name: dcs-to-shop, domain: location, to: shop, filter: {location: [DC1]}}
   - {name: orders-to-wms, domain: order, to: wms}
   - {name: tracking-to-shop, domain: tracking, to: shop}
+  - {name: acks-to-acme, domain: order, to: acme, echo: true, filter: {fields: [lines, backordered_by_line]}}
 """
 
 
@@ -120,3 +121,26 @@ def test_answers_do_not_leak_between_origins_or_keys(router):
         "wave-to-acme",
     ]
     assert names(router, "inventory", "QQQ-1@DC5", origin="wms") == ["all-stock-to-erp"]
+
+
+def test_a_fields_filter_takes_the_changes_that_applied_one_of_them(router):
+    def acks(origin: str, applied: list[str]) -> bool:
+        return "acks-to-acme" in [r.name for r in router.targets(Domain.order, "PO-1", origin, applied)]
+
+    assert acks("wms", ["backordered_by_line", "status"])
+    assert not acks("wms", ["status", "warehouse"])  # a status step alone: no new 855
+    assert not acks("wms", [])
+
+
+def test_echo_sends_a_change_back_to_the_system_it_came_from(router):
+    from_acme = [r.name for r in router.targets(Domain.order, "PO-1", "acme", ["lines"])]
+    assert from_acme == ["orders-to-wms", "acks-to-acme"]  # its own PO, acknowledged back to it
+    from_wms = [r.name for r in router.targets(Domain.order, "PO-1", "wms", ["lines"])]
+    assert from_wms == ["acks-to-acme"]  # orders-to-wms has no echo
+
+
+def test_without_applied_fields_a_fields_filter_judges_the_record_only(router):
+    route = next(r for r in router.by_domain[Domain.order] if r.name == "acks-to-acme")
+    from logisync.pipeline.routing import _matches
+
+    assert route.filter is not None and _matches(route.filter, Domain.order, "PO-1")
