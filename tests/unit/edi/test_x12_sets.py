@@ -277,6 +277,24 @@ def test_855_round_trip_and_its_acknowledgment_codes():
     assert (order.key, order.fields) == ("PO-1", {"lines": ORDER["lines"]})
 
 
+def test_855_before_goods_left_says_which_units_the_hub_backordered():
+    two_lines_of_one_sku = {
+        "lines": [
+            {"line_no": 1, "sku": "SKU-1", "quantity": 3},
+            {"line_no": 2, "sku": "SKU-2", "quantity": 2},
+            {"line_no": 3, "sku": "SKU-1", "quantity": 2},
+        ],
+        "backorders": {"SKU-1": 3, "SKU-2": 0},
+    }
+    out = order_ack_855.write("PO-2", two_lines_of_one_sku, AT)
+    assert out.segments[0][2] == "AC"
+    acks = [seg[1:3] for seg in out.segments if seg[0] == "ACK"]
+    assert acks == [["IA", "2"], ["IB", "1"], ["IA", "2"], ["IB", "2"]]  # the last line first, no IA 0
+    shipped = {**two_lines_of_one_sku, "backordered_by_line": {"1": 1}}  # once goods left, the hub's count
+    acks = [seg[1:3] for seg in order_ack_855.write("PO-2", shipped, AT).segments if seg[0] == "ACK"]
+    assert acks == [["IA", "2"], ["IB", "1"], ["IA", "2"], ["IA", "2"]]
+
+
 def test_940_round_trip():
     [order] = _round_trip(shipping_order_940.write("SO-9", ORDER)).changes
     lines = [

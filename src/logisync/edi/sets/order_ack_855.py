@@ -4,7 +4,8 @@ Written from the order record: BAK02 `AD` (accepted as ordered), `AC` (accepted 
 some units backordered or cancelled) or `RD` (rejected: the order is cancelled), BAK03 the PO
 number; each line a PO1 echoing the order's line (number, quantity, unit, price, SKU as `SK`)
 followed by ACK segments: `IA` units accepted, `IB` backordered (the hub's
-`backordered_by_line`), `IR` rejected (the line's `cancelled`). Read back (an 855 from a supplier
+`backordered_by_line` once goods left; before, its `backorders` by SKU, the units the oversell
+guard could not hold, laid on the SKU's last lines first), `IR` rejected (the line's `cancelled`). Read back (an 855 from a supplier
 we ordered from) into the order's lines, each with its `cancelled` units.
 """
 
@@ -27,7 +28,7 @@ def write(order_number: str, fields: dict[str, Any], at: datetime) -> OutboundSe
     lines = fields.get("lines") or []
     if not lines:
         raise X12Error(f"order {order_number!r} has no lines to acknowledge", code="bad_record")
-    backordered = fields.get("backordered_by_line") or {}
+    backordered = fields.get("backordered_by_line") or _by_line(lines, fields.get("backorders") or {})
     changed = False
     body: list[list[str]] = []
     for line in lines:
@@ -39,7 +40,8 @@ def write(order_number: str, fields: dict[str, Any], at: datetime) -> OutboundSe
         cancelled = int(line.get("cancelled") or 0)
         later = int(backordered.get(str(line["line_no"])) or 0)
         accepted = max(0, int(line["quantity"]) - cancelled - later)
-        body.append(["ACK", "IA", str(accepted), unit])
+        if accepted or not (later or cancelled):  # a line wholly backordered or rejected has no IA
+            body.append(["ACK", "IA", str(accepted), unit])
         if later:
             body.append(["ACK", "IB", str(later), unit])
         if cancelled:
@@ -49,6 +51,20 @@ def write(order_number: str, fields: dict[str, Any], at: datetime) -> OutboundSe
     body.insert(0, ["BAK", "00", kind, order_number, date_text(at)[0]])
     body.append(["CTT", str(len(lines))])
     return OutboundSet(CODE, body)
+
+
+def _by_line(lines: list[dict[str, Any]], backorders: dict[str, Any]) -> dict[str, int]:
+    """The units of each SKU the hub could not hold, on that SKU's lines, the last line first."""
+    left = {sku: int(n) for sku, n in backorders.items() if int(n) > 0}
+    out: dict[str, int] = {}
+    for line in reversed(lines):
+        sku = line["sku"]
+        if left.get(sku):
+            n = min(left[sku], max(0, int(line["quantity"]) - int(line.get("cancelled") or 0)))
+            if n:
+                out[str(line["line_no"])] = n
+                left[sku] -= n
+    return out
 
 
 def read(tset: TransactionSet, ctx: Context) -> Mapped:
