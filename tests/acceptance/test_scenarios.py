@@ -38,6 +38,9 @@ def what_happened(report: Report) -> None:
         assert stats.get("rejected_signature", 0) == 0, name
         assert stats.get("webhooks_failed", 0) == 0, name
     name = report.scenario
+    figures = {k["kpi"]: k["value"] for k in report.kpis}
+    for kpi in ("order_accuracy", "otif", "order_to_ship_avg", "fill_rate_units", "fill_rate_lines"):
+        assert figures.get(kpi) is not None, kpi  # the orders' placed_at and shipped_at reach the KPIs
     if name.startswith("flash sale"):
         sold = t.get("orders_shop", 0) + t.get("orders_market", 0)
         assert t["records_order"] == 5 < sold  # five units: the channels took more orders than that
@@ -62,6 +65,7 @@ def what_happened(report: Report) -> None:
         assert edi["received_855"] > 0 and edi["received_856"] > 0 and edi["received_846"] > 0
         assert exceptions["edi_rejected"]["open"] == 1 and exceptions["edi_duplicate"]["open"] == 1
         assert report.verdict("edi_exchange").passed
+        assert figures.get("edi_acks_on_time") is not None
     elif name.startswith("a WMS cycle count"):
         assert t["cycle_counts"] == 4
 
@@ -80,3 +84,9 @@ def test_a_broken_configuration_fails_the_invariant_it_breaks(path: Path):
     failed = report.verdict(invariant)
     assert not failed.passed, report.to_json()
     assert failed.evidence and failed.failures >= 1
+    if path.stem == "kpis__bounds_with_nothing_shipped":
+        assert {(e["kpi"], e.get("problem")) for e in failed.evidence} == {
+            ("fill_rate", "no data"),
+            ("otif", "no data"),
+            ("order_to_ship_p90", "no data"),
+        }

@@ -3,15 +3,17 @@ systems agree with the hub and fails, with the evidence, when they do not."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from fixtures.channels import SYNCMAP, order, stock
+from logisync.config import parse_syncmap
 from logisync.domain.change import Change
 from logisync.domain.kinds import Domain
 from logisync.pipeline import Pipeline
-from logisync.sim import invariants
+from logisync.sim import invariants, mappings
 from logisync.sim.scenario import KpiBounds
 from logisync.store.base import NewException
 
@@ -218,6 +220,91 @@ def test_kpis_hold_the_fill_rate_the_lag_and_the_exceptions_to_their_bounds(stor
         {"dead_delivery": 2},
     )
     assert [e["kpi"] for e in result.evidence] == ["fill_rate", "lag_p95", "open_exceptions"]
+
+
+def test_a_kpi_bound_with_no_data_fails_rather_than_passing(store):
+    """Nothing sold, nothing delivered: a bound on the fill rate, OTIF, order-to-ship or lag has
+    nothing to hold to, and says so instead of passing."""
+    bounds = KpiBounds(fill_rate=0.9, otif=0.9, order_to_ship_p90=3600, lag_p95=60)
+    result = invariants.kpis(bounds, store, {"stock-to-shop": {"delivered": 0}}, {})
+    assert not result.passed
+    assert sorted((e["kpi"], e["problem"]) for e in result.evidence) == [
+        ("fill_rate", "no data"),
+        ("lag_p95", "no data"),
+        ("order_to_ship_p90", "no data"),
+        ("otif", "no data"),
+    ]
+    assert "otif: no data" in result.summary
+    unbounded = invariants.kpis(KpiBounds(exceptions={"dead_delivery": 0}), store, {}, {})
+    assert unbounded.passed  # no bound on a figure: nothing is claimed about it
+
+
+SIM_MAP = """\
+systems:
+  wms: {kind: wms, writes: [inventory, order, shipment]}
+  shop: {kind: marketplace, writes: [order]}
+owners: {inventory.quantities: wms, order.fulfillment: wms, shipment: wms}
+routes:
+  - {name: stock-to-shop, domain: inventory, to: shop}
+"""
+
+
+def _sim_changes(system: str, cid: str, payload: dict[str, Any]) -> list[Change]:
+    """What the sim's own mapping makes of one webhook of `system` (as the hub applies it)."""
+    mapping = {"wms": mappings.wms_inbound, "shop": mappings.shop_inbound}[system]
+    return [
+        Change(id=f"{cid}-{i}", domain=Domain(c["domain"]), key=c["key"], fields=c["fields"])
+        for i, c in enumerate(mapping(payload, None))
+    ]
+
+
+def test_kpi_bounds_hold_the_order_kpis_the_wms_ship_times_give(store):
+    """The shop's order carries when it was placed, the WMS's shipment and order status when it
+    shipped: the KPI engine's OTIF and order-to-ship come from them, and bounds hold them."""
+    pipeline = Pipeline(store, parse_syncmap(SIM_MAP, env={}))
+    placed = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+    pipeline.ingest("wms", [stock("s1", "SKU-1@DC1", on_hand=10, allocated=0)])
+    for n, (qty, sent, hours) in enumerate([(2, 2, 1), (3, 2, 3)], 1):  # SO-2 ships a unit short
+        number, shipped_at = f"SO-{n}", (placed + timedelta(hours=hours)).isoformat()
+        line = {"line_number": 1, "sku": "SKU-1", "quantity": qty}
+        shop = {"id": number, "created_at": placed.isoformat(), "line_items": [line]}
+        pipeline.ingest("shop", _sim_changes("shop", f"o{n}", shop))
+        pipeline.ingest(
+            "wms",
+            _sim_changes("wms", f"a{n}", {"type": "order.status", "order_no": number, "status": "allocated"}),
+        )
+        parcel = {
+            "package_id": "P1",
+            "tracking_number": f"T{n}",
+            "lines": [{"sku": "SKU-1", "quantity": sent, "order_line_no": 1}],
+        }
+        shipment = {
+            "type": "shipment.confirmed",
+            "shipment_no": f"SH-{number}-1",
+            "order_number": number,
+            "packages": [parcel],
+            "shipped_at": shipped_at,
+        }
+        status = {
+            "type": "order.status",
+            "order_no": number,
+            "status": "shipped" if sent == qty else "partially_shipped",
+            "shipped_at": shipped_at,
+        }
+        pipeline.ingest("wms", _sim_changes("wms", f"s{n}", shipment) + _sim_changes("wms", f"t{n}", status))
+    order = store.get_record("order", "SO-1").fields
+    assert (order["placed_at"], order["shipped_at"]) == ("2026-11-02T08:00:00Z", "2026-11-02T09:00:00Z")
+    assert store.get_record("shipment", "SH-SO-2-1").fields["shipped_at"] == "2026-11-02T11:00:00Z"
+    figures = invariants.run_kpis(store)
+    assert figures["otif"].value == 0.5 and figures["otif"].count == 2  # SO-2 is not in full
+    assert figures["order_to_ship_avg"].value == 2.0  # hours: 1 and 3
+    assert figures["fill_rate_units"].value == 4 / 5
+    lags = {"stock-to-shop": {"delivered": 1, "p95": 1.0}}
+    holds = KpiBounds(otif=0.5, order_to_ship_p90=3 * 3600, order_accuracy=1.0, lag_p95=60)
+    assert invariants.kpis(holds, store, lags, {}, figures).passed
+    broken = invariants.kpis(KpiBounds(otif=0.9, order_to_ship_p90=3600), store, lags, {}, figures)
+    assert not broken.passed
+    assert sorted(e["kpi"] for e in broken.evidence) == ["order_to_ship_p90", "otif"]
 
 
 def test_percentile_is_the_nearest_rank():

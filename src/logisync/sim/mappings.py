@@ -88,6 +88,8 @@ def wms_inbound(payload: Any, context: Any) -> list[dict[str, Any]]:
         return [{"domain": "inventory", "key": key, "fields": fields, "occurred_at": payload.get("at")}]
     if kind == "order.status":
         fields = {"status": _need(payload, "status", "$"), "warehouse": payload.get("site")}
+        if payload.get("shipped_at") is not None:  # when it (last) shipped: the KPIs' `shipped_at`
+            fields["shipped_at"] = payload["shipped_at"]
         return [{"domain": "order", "key": _need(payload, "order_no", "$"), "fields": fields}]
     if kind == "return.received":
         fields = {
@@ -105,7 +107,7 @@ def wms_inbound(payload: Any, context: Any) -> list[dict[str, Any]]:
     if kind == "shipment.confirmed":
         fields = {
             name: payload[name]
-            for name in ("order_number", "ship_from", "carrier", "tracking_numbers", "packages")
+            for name in ("order_number", "ship_from", "carrier", "tracking_numbers", "packages", "shipped_at")
             if name in payload
         }
         return [{"domain": "shipment", "key": _need(payload, "shipment_no", "$"), "fields": fields}]

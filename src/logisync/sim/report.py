@@ -1,4 +1,4 @@
-"""A scenario's report: the invariants with their evidence, lag per route, exceptions, traffic."""
+"""A scenario's report: the invariants with their evidence, the KPIs, lag per route, exceptions, traffic."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ class Report:
     systems: dict[str, dict[str, int]]  # system -> its stats (calls, throttled, webhooks_sent, ...)
     converged_after: dict[str, float | None] = field(default_factory=dict)  # route -> sim s after the faults
     errors: list[str] = field(default_factory=list)  # traffic calls that failed, first ones
+    kpis: list[dict[str, Any]] = field(default_factory=list)  # the KPI engine's figures over the run
 
     @property
     def passed(self) -> bool:
@@ -54,6 +55,7 @@ class Report:
             "traffic": self.traffic,
             "systems": self.systems,
             "errors": self.errors,
+            "kpis": self.kpis,
         }
 
     def to_json(self) -> str:
@@ -102,6 +104,15 @@ class Report:
         if not self.exceptions:
             exc.add_row("none", *("0" for _ in states), style="green")
 
+        figures = Table(title="KPIs over the run (sim time; docs/kpis.md)", title_justify="left")
+        figures.add_column("KPI")
+        figures.add_column("value", justify="right")
+        figures.add_column("over", justify="right")
+        for k in self.kpis:
+            figures.add_row(k["kpi"], _kpi_value(k), str(k["count"]))
+        if not self.kpis:
+            figures.add_row("none", "—", "0")
+
         traffic = Table(title="traffic", title_justify="left")
         traffic.add_column("what")
         traffic.add_column("count", justify="right")
@@ -119,13 +130,26 @@ class Report:
             if self.passed
             else Text(f"{sum(not v.passed for v in self.verdicts)} invariants failed", style="red bold")
         )
-        parts: list[RenderableType] = [head, checks, lag, exc, traffic, systems]
+        parts: list[RenderableType] = [head, checks, figures, lag, exc, traffic, systems]
         if self.errors:
             parts.append(
                 Text("traffic calls that failed:\n  " + "\n  ".join(self.errors[:10]), style="yellow")
             )
         parts.append(verdict)
         return Group(*parts)
+
+
+def _kpi_value(k: dict[str, Any]) -> str:
+    value = k["value"]
+    if value is None:
+        return "no data"
+    if k["unit"] == "ratio":
+        return f"{value:.1%}"
+    if k["unit"] == "hours":
+        return f"{value:.2f} h"
+    if k["unit"] == "seconds":
+        return f"{value:.2f} s"
+    return f"{value:g}"
 
 
 def _duration(seconds: float) -> str:

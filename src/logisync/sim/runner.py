@@ -279,7 +279,8 @@ class Run:
             for system in systems.values():
                 if getattr(system, "kind", "") == "edi_partner":
                     verdicts.append(edi_exchange(store, system, systems["wms"]))
-        verdicts.append(invariants.kpis(wanted.kpis, store, lags, open_by_kind))
+        figures = invariants.run_kpis(store)
+        verdicts.append(invariants.kpis(wanted.kpis, store, lags, open_by_kind, figures))
         counts = Counter(traffic.counts)
         counts["records_order"] = store.count_records(Domain.order.value)
         return Report(
@@ -296,6 +297,7 @@ class Run:
             systems={name: dict(getattr(s, "stats", {})) for name, s in systems.items()},
             converged_after=converged_after,
             errors=traffic.errors,
+            kpis=[v.as_dict() for v in figures.values()],
         )
 
 

@@ -118,11 +118,18 @@ class Traffic(Section):
 
 
 class KpiBounds(Section):
-    """What the KPIs computable today must stay within (docs/simulator.md lists them)."""
+    """What the KPIs must stay within (docs/simulator.md lists them); a bound on a KPI with no data
+    fails (`invariants.kpis`)."""
 
     # at least: shipped units / ordered units (less cancelled) of the orders not cancelled
     fill_rate: float | None = Field(default=None, ge=0, le=1)
-    lag_p95: Seconds | None = None  # at most, for every route (sim seconds)
+    # the KPI engine's figures over the run (docs/kpis.md): at least, as ratios
+    otif: float | None = Field(default=None, ge=0, le=1)
+    order_accuracy: float | None = Field(default=None, ge=0, le=1)
+    fill_rate_lines: float | None = Field(default=None, ge=0, le=1)
+    edi_acks_on_time: float | None = Field(default=None, ge=0, le=1)
+    order_to_ship_p90: Seconds | None = None  # at most (sim time from placed_at to shipped_at)
+    lag_p95: Seconds | None = None  # at most, for every route that delivered (sim seconds)
     exceptions: dict[str, int] = Field(default_factory=dict)  # at most this many open, by kind
 
 

@@ -4,7 +4,9 @@ The hub sends orders as `{"order": {"number", "lines": [{"line_no", "sku", "quan
 (see mappings.wms_order). With `autopilot` on, each order is allocated at once, shipped
 `ship_delay` sim seconds later (partially when short, or `short_ship_rate` of the time one unit
 short of a line, as a mis-pick found at packing), and each tracking number handed to the attached
-carrier. Every stock move, order status and shipment is sent to the hub as a webhook.
+carrier. Every stock move, order status and shipment is sent to the hub as a webhook; a shipment
+and the status of an order shipped carry `shipped_at` (sim time: when its latest parcel left), as a
+WMS's ship confirmation does, which is what the hub's order KPIs measure by.
 """
 
 from __future__ import annotations
@@ -243,6 +245,7 @@ class SimWms(SimSystem):
         take = {s: n for s, n in take.items() if n > 0}
         if not take:
             return None
+        shipped_at = self.clock.now().isoformat()
         shipped_before = sum(
             len(s["packages"]) for s in self.shipments.values() if s["order_number"] == number
         )
@@ -264,7 +267,9 @@ class SimWms(SimSystem):
             "carrier": "SIMPOST",
             "tracking_numbers": [tracking],
             "packages": [{"package_id": f"{key}-P1", "tracking_number": tracking, "lines": package_lines}],
+            "shipped_at": shipped_at,
         }
+        order["shipped_at"] = shipped_at  # the order's latest shipment: when it last left the dock
         complete = all(line.get("shipped", 0) >= line["quantity"] for line in order["lines"])
         order["status"] = "shipped" if complete else "partially_shipped"
         await self.send(
@@ -333,7 +338,15 @@ class SimWms(SimSystem):
 
     def _order_payload(self, number: str) -> dict[str, Any]:
         order = self.orders[number]
-        return {"type": "order.status", "order_no": number, "status": order["status"], "site": self.location}
+        payload = {
+            "type": "order.status",
+            "order_no": number,
+            "status": order["status"],
+            "site": self.location,
+        }
+        if "shipped_at" in order:
+            payload["shipped_at"] = order["shipped_at"]
+        return payload
 
     def spoil(self, payload: Any) -> Any:
         if payload.get("type") == "stock.changed":
