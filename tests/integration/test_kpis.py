@@ -11,6 +11,7 @@ from logisync.domain.change import Change, now_us
 from logisync.domain.kinds import Domain
 from logisync.kpi.report import Window, compute, series
 from logisync.pipeline import Pipeline
+from logisync.store import open_store
 from logisync.store.base import NewException
 from logisync.store.reconcile_runs import finish_run, start_run
 
@@ -198,3 +199,26 @@ def test_a_window_with_nothing_in_it_and_a_time_series(history):
     ]
     # O-3 ships 5 days ago + 12 h, O-1 + 24 h, O-2 + 72 h: three different days
     assert sum(shipped_per_day) == 3
+
+
+def test_reading_the_kpis_leaves_a_sqlite_stores_wal_to_the_store(tmp_path):
+    """The KPI reads share the process with the store's own connections (`logisync serve`, the
+    demo): they must not touch its WAL files. The SQLite ADBC driver linked a second SQLite into
+    the process, and closing its connection checkpointed and deleted `-wal` and `-shm` under the
+    store's open connections (the demo then died of SIGBUS while the KPIs were read)."""
+    db = tmp_path / "hub.db"
+    store = open_store(f"sqlite:///{db}")
+    try:
+        pipeline = Pipeline(store, parse_syncmap(MAP, env={}))
+        now = now_us()
+        pipeline.ingest("shop", [order("O-1", "shop", "DC1", now - 5 * HOUR, now - HOUR, [(2, 2, 0)])])
+        wal, shm = db.with_name("hub.db-wal"), db.with_name("hub.db-shm")
+        assert wal.exists() and shm.exists()
+        shm_inode = shm.stat().st_ino
+        [otif] = [v for v in compute(store, Window(now - 24 * HOUR, now)) if v.kpi == "otif"]
+        assert otif.value == 1.0 and otif.count == 1  # read through the store's own SQLite
+        assert wal.exists() and shm.exists() and shm.stat().st_ino == shm_inode
+        pipeline.ingest("shop", [order("O-2", "shop", "DC1", now - 4 * HOUR, now - HOUR, [(1, 1, 0)])])
+        assert store.get_record("order", "O-2") is not None  # the store goes on as before
+    finally:
+        store.close()

@@ -1,9 +1,17 @@
 """The golden side of a reconciliation, read as Arrow columns: records, keys in flight, prices.
 
-A million records through a Python cursor takes seconds; an ADBC driver (SQLite, or PostgreSQL's
-binary COPY) hands the same rows over as Arrow columns in a fraction of that. All the reads of one
-reconciliation run on one ADBC connection, in one read transaction, so they see one moment of the
-store. An in-memory SQLite store (tests) is read through its own cursor instead.
+A million records through a Python cursor takes seconds; PostgreSQL's ADBC driver (binary COPY)
+hands the same rows over as Arrow columns in a fraction of that. All the reads of one
+reconciliation run on one connection, in one read transaction, so they see one moment of the
+store.
+
+A SQLite store is read through Python's `sqlite3`, the library the store itself runs on, never
+through the SQLite ADBC driver: that driver links a second copy of SQLite into the process, and two
+copies in one process do not see each other's locks (https://www.sqlite.org/howtocorrupt.html,
+2.2.1). Closing its connection checkpointed the WAL and deleted the `-wal` and `-shm` files under
+the store's open connections, and opening one could truncate the `-shm` they had mapped: the
+process died of SIGBUS (`logisync serve` or the demo, while someone read the KPIs). An in-memory
+store (tests) is read through its own cursor.
 """
 
 from __future__ import annotations
@@ -97,15 +105,21 @@ def arrow_reader(store: SqlStore) -> Iterator[Any]:
     if path == ":memory:":
         yield lambda sql, params: _cursor_table(store, sql, params)
         return
-    import adbc_driver_sqlite.dbapi as sqlite_adbc
+    from .sqlite import connect
 
-    with sqlite_adbc.connect(str(path)) as conn, conn.cursor() as cur:
+    conn = connect(str(path), getattr(store, "pragmas", {}))  # the store's SQLite (module docstring)
+    try:
+        conn.execute("BEGIN")  # one read transaction: one snapshot of the WAL
 
         def run_sqlite(sql: str, params: list[Any]) -> pa.Table:
-            cur.execute(sql, params or None)
-            return cur.fetch_arrow_table()
+            cur = conn.execute(sql, params or [])
+            return _rows_table(cur.fetchall(), len(cur.description))
 
-        yield run_sqlite  # one implicit transaction (autocommit off): one snapshot of the WAL
+        yield run_sqlite
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        conn.close()
 
 
 def _numbered(sql: str) -> str:
@@ -116,6 +130,9 @@ def _numbered(sql: str) -> str:
 
 def _cursor_table(store: SqlStore, sql: str, params: list[Any]) -> pa.Table:
     rows = store._query(sql, params)
-    width = len(rows[0]) if rows else sql.split("FROM")[0].count(",") + 1
-    columns = list(zip(*rows, strict=True)) if rows else [()] * width
-    return pa.table({f"c{i}": pa.array(list(col)) for i, col in enumerate(columns)})
+    return _rows_table(rows, len(rows[0]) if rows else sql.split("FROM")[0].count(",") + 1)
+
+
+def _rows_table(rows: Sequence[Sequence[Any]], width: int) -> pa.Table:
+    """Rows as Arrow columns `c0`, `c1`, ... (types as Arrow infers them; callers cast)."""
+    return pa.table({f"c{i}": pa.array([row[i] for row in rows]) for i in range(width)})
