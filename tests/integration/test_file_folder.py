@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -132,6 +133,45 @@ def test_the_service_reads_and_exports_on_its_schedule(tmp_path):
         assert [p.state for p in erp.stats.processed] == ["processed"]
         exported = tmp_path / "out" / erp.stats.exported[-1]
         assert exported.read_text().splitlines() == ["Item,Site,Qty", "SKU-1,DC1,5"]
+    finally:
+        store.close()
+
+
+def test_stopping_the_service_waits_for_the_file_being_read(tmp_path):
+    """A tick reads files in a thread: stopping waits for it, so nothing touches the store after
+    the hub closes it (a cancelled tick left its thread running, reading on into a closed store)."""
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    _, syncmap = config(tmp_path, url, schedule="* * * * * *")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "stock.csv").write_text(GOOD)
+    store = open_store(url)
+    try:
+        service = FileService.for_syncmap(syncmap, store, env={})
+        (erp,) = service.systems
+        reading, release, read = threading.Event(), threading.Event(), []
+        real = erp.inbox.handle
+
+        def slow(path: Path):
+            reading.set()
+            release.wait(30)
+            report = real(path)
+            read.append(path.name)
+            return report
+
+        erp.inbox.handle = slow
+
+        async def run() -> None:
+            stop = asyncio.Event()
+            task = asyncio.create_task(service.run(stop))
+            while not reading.is_set():  # the first tick is reading the file
+                await asyncio.sleep(0.05)
+            stop.set()
+            asyncio.get_running_loop().call_later(0.3, release.set)
+            await task
+            assert read == ["stock.csv"]  # stopped only once the file was read and applied
+
+        asyncio.run(run())
+        assert store.get_record("inventory", "SKU-1@DC1") is not None
     finally:
         store.close()
 

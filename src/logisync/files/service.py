@@ -198,8 +198,12 @@ class FileService:
         try:
             await stop.wait()
         finally:
-            for task in running:
-                task.cancel()
+            # once `stop` is set each loop ends after the tick under way: that tick reads files and
+            # writes the store in a thread, which a cancel would abandon, not stop (it would go on
+            # using the store after the hub closed it). Cancelled from outside, there is no waiting.
+            if not stop.is_set():
+                for task in running:
+                    task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
 
     async def _every(
