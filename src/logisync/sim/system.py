@@ -134,6 +134,11 @@ class SimSystem:
         self._client = httpx.AsyncClient(timeout=15)
 
     async def stop(self) -> None:
+        # the server first: a call the hub makes meanwhile would start work (a WMS's picking)
+        # that outlives the client it needs to report back
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
@@ -145,8 +150,6 @@ class SimSystem:
                 await self._deliver(*item)
         if self._client is not None:
             await self._client.aclose()
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     def quiesce(self) -> None:
         """Faults off from now on (a held, reordered webhook goes out with the next send or stop)."""
