@@ -4,6 +4,7 @@ order, retries and dead letters, shadow mode, the breaker, the ATP transform, ec
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -353,6 +354,36 @@ def test_a_round_whose_outcome_cannot_be_recorded_gives_its_leases_back(store, c
     w.queue.settle = settle  # type: ignore[method-assign]
     run(w.drain())
     assert [r.state for r in store.list_outbox(route="stock-to-erp")] == ["delivered"]
+
+
+def test_a_round_cancelled_while_it_leases_gives_the_leases_back(store, clock):
+    """The hub stops while a round's lease runs in its thread: the thread leases all the same, and
+    the round gives those back rather than leaving them in flight (seen at the demo's exit)."""
+    Pipeline(store, SYNCMAP).ingest("wms", [stock("s1", on_hand=3), stock("s2", "SKU-2@DC1", on_hand=1)])
+    w = worker(store, "stock-to-erp", clock, Recorder(clock))
+    leasing, go = threading.Event(), threading.Event()
+    lease = w.queue.lease
+
+    def slow(*args: Any) -> Any:
+        leasing.set()
+        go.wait(30)
+        return lease(*args)
+
+    w.queue.lease = slow  # type: ignore[method-assign]
+
+    async def cancel_mid_lease() -> None:
+        task = asyncio.create_task(w.run_round())
+        while not leasing.is_set():
+            await asyncio.sleep(0.01)
+        task.cancel()
+        asyncio.get_running_loop().call_later(0.2, go.set)  # the thread leases after the cancel
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    run(cancel_mid_lease())
+    assert {r.state for r in store.list_outbox(route="stock-to-erp")} == {"pending"}  # none in flight
+    w.queue.lease = lease  # type: ignore[method-assign]
+    assert run(w.drain()) == 2
 
 
 def test_a_nudge_during_a_round_is_not_lost(store, clock):

@@ -133,8 +133,16 @@ class RouteWorker:
             if retry_at is not None and now < retry_at:
                 return 0
         limit = 1 if self.breaker.state is not BreakerState.closed else self.round_size
-        # the store's calls block: they run in a thread, so the event loop (the API) never waits
-        leases = await asyncio.to_thread(self.queue.lease, self.route.name, _us(now), limit)
+        # the store's calls block: they run in a thread, so the event loop (the API) never waits.
+        # The thread leases whether or not the round is cancelled meanwhile (the hub stopping):
+        # what it leased is then given back, not left in flight until its lease runs out.
+        leasing = asyncio.ensure_future(asyncio.to_thread(self.queue.lease, self.route.name, _us(now), limit))
+        try:
+            leases = await asyncio.shield(leasing)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await self._give_back(await leasing)
+            raise
         if not leases:
             return 0
         self.stats.rounds += 1
