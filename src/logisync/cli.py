@@ -476,7 +476,7 @@ def demo(
         "warning", "--log-level", envvar="LOGISYNC_LOG_LEVEL", help="debug, info, warning or error"
     ),
 ) -> None:
-    """Run the hub with simulated systems (WMS, ERP, two marketplaces, a carrier) and steady traffic.
+    """Run the hub with simulated systems (WMS, ERP, two marketplaces, a carrier, an EDI retailer) and steady traffic.
 
     Prints the API's address and the admin key, then runs until Ctrl-C (or SIGTERM) and stops
     cleanly: the traffic stops, the systems send what they hold, the hub finishes its calls.

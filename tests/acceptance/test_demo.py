@@ -1,9 +1,12 @@
-"""`logisync demo` as a user runs it: start it, wait for its addresses, read records and exceptions
-over the API while the simulated traffic flows, stop it with SIGINT, and check that it shut down
-cleanly and left a consistent store."""
+"""`logisync demo` as a user runs it: start it, wait for its addresses, read records, exceptions
+and the KPIs (order figures from the simulated WMS's ship times, EDI acknowledgments from the
+retailer trading through its folder drop) over the API while the simulated traffic flows, stop it
+with SIGINT, and check that it shut down cleanly, left a consistent store, and that `logisync kpi`
+reads the same figures from it."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import selectors
@@ -18,6 +21,14 @@ import httpx
 from logisync.sim import invariants
 from logisync.store import open_store
 
+ORDER_KPIS = (
+    "order_accuracy",
+    "otif",
+    "order_to_ship_avg",
+    "order_to_ship_p90",
+    "fill_rate_units",
+    "fill_rate_lines",
+)
 API = re.compile(r"^\s+API\s+(?P<url>http://\S+)")
 KEY = re.compile(r"^\s+admin key\s+(?P<key>\S+)")
 
@@ -42,6 +53,19 @@ def read_banner(proc: subprocess.Popen[bytes], timeout: float = 60) -> tuple[str
                 if m := KEY.match(line):
                     key = m["key"]
     return url, key
+
+
+def kpis_once_measured(client: httpx.Client, timeout: float = 120) -> dict[str, dict]:
+    """The hub's KPIs (the last 7 days) once an order has shipped and a 997 has come back."""
+    deadline = time.monotonic() + timeout
+    while True:
+        body = client.get("/v1/kpis")
+        assert body.status_code == 200, body.text
+        figures = {k["kpi"]: k for k in body.json()["kpis"] if k["group"] == "all"}
+        if figures.get("otif", {}).get("count") and figures.get("edi_acks_on_time", {}).get("count"):
+            return figures
+        assert time.monotonic() < deadline, f"no order shipped or no 997 came back: {figures}"
+        time.sleep(0.5)
 
 
 def test_the_demo_runs_serves_its_api_and_stops_cleanly_on_sigint(tmp_path: Path):
@@ -85,6 +109,17 @@ def test_the_demo_runs_serves_its_api_and_stops_cleanly_on_sigint(tmp_path: Path
             assert exceptions.status_code == 200
             assert "exceptions" in exceptions.json()
             assert shipped is not None
+            figures = kpis_once_measured(client)
+            for kpi in ORDER_KPIS:  # the marketplaces' placed_at and the WMS's shipped_at reach them
+                assert figures[kpi]["value"] is not None, figures
+            assert 0 <= figures["otif"]["value"] <= 1 and figures["order_to_ship_avg"]["value"] > 0
+            assert figures["edi_acks_on_time"]["count"] > 0  # the retailer answers the hub's X12 with 997s
+            partners = client.get("/v1/kpis", params={"by": "partner"}).json()["kpis"]
+            assert "retailer" in {k["group"] for k in partners if k["kpi"] == "edi_acks_on_time"}
+            routes = {r["route"] for r in client.get("/v1/routes").json()["routes"]}
+            assert {"stock-to-retailer", "orders-to-retailer", "shipments-to-retailer"} <= routes
+            po = client.get("/v1/records/order/BM000001")  # its first 850, taken from the folder drop
+            assert po.status_code == 200 and po.json()["fields"]["channel"] == "retailer", po.text
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0
     finally:
@@ -95,6 +130,14 @@ def test_the_demo_runs_serves_its_api_and_stops_cleanly_on_sigint(tmp_path: Path
             proc.stdout.close()
     log = (tmp_path / "stderr.log").read_text()
     assert "logisync demo stopped:" in log and "Traceback" not in log, log
+    kpi = subprocess.run(
+        [sys.executable, "-m", "logisync", "kpi", "--store", store, "--json"],
+        capture_output=True,
+        cwd=tmp_path,
+        check=True,
+    )
+    shown = {k["kpi"]: k for k in json.loads(kpi.stdout)["kpis"] if k["group"] == "all"}
+    assert all(shown[kpi]["value"] is not None for kpi in ORDER_KPIS), shown
     hub = open_store(store)
     try:
         assert hub.count_records("order") > 0

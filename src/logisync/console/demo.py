@@ -22,7 +22,9 @@ def announce(started: Started) -> None:
         '  curl -s "$HUB/v1/records/inventory/SKU-001@DC1" -H "Authorization: Bearer $KEY"',
         '  curl -s "$HUB/v1/routes" -H "Authorization: Bearer $KEY"     # backlog and lag per route',
         '  curl -s "$HUB/v1/exceptions?state=open&limit=5" -H "Authorization: Bearer $KEY"',
+        '  curl -s "$HUB/v1/kpis?by=channel" -H "Authorization: Bearer $KEY"   # OTIF, fill rate, EDI 997s',
         f"  logisync status --store {store}",
+        f"  logisync kpi --store {store}",
         "Ctrl-C stops it.",
     ]
     print("\n".join(lines), flush=True)

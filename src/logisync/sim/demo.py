@@ -2,11 +2,14 @@
 
 The hub is the real one (`create_app(..., deliver=True)` under uvicorn, as `logisync serve` runs
 it) on a fixed port; the WMS, the ERP, the two marketplaces and the carrier are the simulated
-systems of `sim/`, on loopback ports, sending signed webhooks and taking the hub's calls. The
-traffic is a small merchant's day at `compression` times real speed (60 by default: a sim hour
-per real minute): orders on both channels, cancellations, returns, receipts and damage, and now
-and then a fault (the market down for ten minutes every few hours, the shop's API failing a
-call in a hundred, carrier events late, twice or out of order, a malformed stock message).
+systems of `sim/`, on loopback ports, sending signed webhooks and taking the hub's calls, and the
+EDI retailer trades X12 through a folder drop in a temporary folder (850s in; 846, 855, 856 and
+997s out). The traffic is a small merchant's day at `compression` times real speed (60 by
+default: a sim hour per real minute): orders on the three channels, cancellations, returns,
+receipts and damage, and now and then a fault (the market down for ten minutes every few hours,
+the shop's API failing a call in a hundred, carrier events late, twice or out of order, a
+malformed stock message, a broken X12 file, a late 997). The sim clock starts in the past
+(`sim_start`), so the orders' `placed_at` and `shipped_at` fall in the KPI windows that end now.
 
 It runs until SIGINT or SIGTERM, then stops the traffic, lets the systems send what they still
 hold, stops the hub (its dispatchers finish the calls in flight) and closes the store.
@@ -17,10 +20,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import shutil
 import signal
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +42,22 @@ from .syncmap import SimWiring
 from .traffic import Traffic
 
 DEFAULT_STORE = "sqlite:///logisync-demo.db"
+# How far back the simulated systems' clock starts: the business times they stamp (an order
+# placed, shipped) run `compression` times faster than the wall clock, and the KPI windows end
+# now, so starting in the past keeps them inside the window for the first real hour (at most 23
+# hours back, so that "the last 24 hours" holds all of them). At 60x the sim reaches the wall
+# clock after 23 real minutes; after that its newest times lie ahead and a window counts them as
+# the wall clock reaches them.
+BEHIND_AT_MOST = 23 * 3600.0
 HORIZON = 30 * 86400.0  # sim seconds of fault windows laid out ahead (a month: days of real time)
 OUTAGE_EVERY, OUTAGE_FOR = 3 * 3600.0, 600.0  # the market: down ten minutes every three sim hours
+
+
+def sim_start(compression: float, now: datetime | None = None) -> datetime:
+    """When the demo's sim clock starts (see `BEHIND_AT_MOST`): the sim reaches the wall clock after
+    a real hour, or 23 sim hours back at most; at 1x or slower, now."""
+    now = now or datetime.now(UTC)
+    return now - timedelta(seconds=min(BEHIND_AT_MOST, max(0.0, compression - 1) * 3600))
 
 
 def demo_scenario(compression: float = 60.0, seed: int = 1) -> Scenario:
@@ -59,10 +79,11 @@ def demo_scenario(compression: float = 60.0, seed: int = 1) -> Scenario:
                 "shop": {},
                 "market": {},
                 "carrier": {"leg": 2 * 3600, "late_rate": 0.1, "late_by": 3600},
+                "retailer": {"po_prefix": "BM", "poll": 300},
             },
             "catalog": {"skus": 20, "locations": ["DC1"], "on_hand": [40, 120]},
             "traffic": {
-                "orders_per_hour": {"shop": 60, "market": 40},
+                "orders_per_hour": {"shop": 60, "market": 40, "retailer": 12},
                 "lines": [1, 3],
                 "quantity": [1, 2],
                 "cancel": 0.03,
@@ -76,6 +97,7 @@ def demo_scenario(compression: float = 60.0, seed: int = 1) -> Scenario:
                 "shop": {"error_rate": 0.01},
                 "carrier": {"duplicate_events": 0.05, "reorder_events": 0.05},
                 "wms": {"bad_records": 0.002},
+                "retailer": {"bad_files": 0.01, "late_acks": 0.1, "ack_delay": 1800},
             },
         }
     )
@@ -139,9 +161,18 @@ class Demo:
             raise ConfigError(
                 f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc} (use --port to pick another)"
             ) from None
-        clock = SimClock(compression=scenario.compression)
+        clock = SimClock(compression=scenario.compression, start=sim_start(scenario.compression))
         systems = build_systems(scenario, clock)
-        store = self._open_store()
+        folder = Path(tempfile.mkdtemp(prefix="logisync-demo-"))  # the EDI retailer's folder drop
+        for name, system in systems.items():
+            if hasattr(system, "use_folder"):
+                system.use_folder(folder / name)
+        try:
+            store = self._open_store()
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            sock.close()
+            raise
         hub: Hub | None = None
         running: asyncio.Task[None] | None = None
         try:
@@ -185,6 +216,7 @@ class Demo:
             for (_, _, outcome), n in store.outcome_counts().items():
                 counts[outcome] = counts.get(outcome, 0) + n
             store.close()
+            shutil.rmtree(folder, ignore_errors=True)
         if running is not None and not running.cancelled() and running.exception() is not None:
             raise running.exception()  # type: ignore[misc]
         return counts
