@@ -26,6 +26,7 @@ from ..store.base import Store
 from ..web.app import dashboard_router
 from ..web.app import install as install_dashboard
 from . import problems
+from .alerts import alerts_router
 from .auth import Keyring
 from .changes import changes_router
 from .exceptions import exceptions_router
@@ -136,6 +137,7 @@ def create_app(
     app.include_router(exceptions_router(syncmap, store, keyring, dispatcher, replays))
     app.include_router(kpi_router(syncmap, store, keyring))
     app.include_router(reconcile_router(store, keyring))
+    app.include_router(alerts_router(syncmap, store, keyring))
     install_dashboard(app, dashboard_router(syncmap, store, dispatcher=dispatcher))  # /ui, and / -> /ui/
     app.include_router(observability_router(syncmap, store, keyring, metrics, ingestor, dispatcher, env))
 

@@ -271,3 +271,53 @@ class AlertBook:
             f"SELECT {_NOTE_COLUMNS} FROM alert_notifications ORDER BY id DESC LIMIT ?", (limit,)
         )
         return [_note(r) for r in reversed(rows)]
+
+    def page(
+        self, states: Sequence[str], *, before: int | None = None, after: int | None = None, limit: int = 50
+    ) -> AlertPage:
+        """One keyset page of the alerts in `states`, newest first: the `limit` older than id
+        `before`, or (with `after`, for going back) the `limit` just newer than id `after`, or the
+        newest. Index `alerts_recent (state, id)` answers each read; nothing reads the table whole."""
+        if before is not None and after is not None:
+            raise ValueError("give before or after, not both")
+        marks = ", ".join("?" * len(states))
+        base = f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE state IN ({marks})"
+        if after is not None:
+            rows = self.store._query(f"{base} AND id > ? ORDER BY id LIMIT ?", (*states, after, limit + 1))
+            newer_left = len(rows) > limit
+            found = [_alert(r) for r in reversed(rows[:limit])]
+        else:
+            cut, params = ("", ()) if before is None else (" AND id < ?", (before,))
+            rows = self.store._query(f"{base}{cut} ORDER BY id DESC LIMIT ?", (*states, *params, limit + 1))
+            found = [_alert(r) for r in rows[:limit]]
+            older_left = len(rows) > limit
+        if not found:
+            return AlertPage([], None, None)
+        if after is not None:
+            older_left = self._exists(states, "<", found[-1].id)
+        else:
+            newer_left = self._exists(states, ">", found[0].id)
+        return AlertPage(found, found[-1].id if older_left else None, found[0].id if newer_left else None)
+
+    def _exists(self, states: Sequence[str], op: str, alert_id: int) -> bool:
+        """Whether an alert in `states` has an id `op` (`<` or `>`) `alert_id`."""
+        assert op in ("<", ">")
+        marks = ", ".join("?" * len(states))
+        sql = f"SELECT 1 FROM alerts WHERE state IN ({marks}) AND id {op} ? LIMIT 1"
+        return bool(self.store._query(sql, (*states, alert_id)))
+
+    def count(self, states: Sequence[str]) -> int:
+        """How many alerts are in `states` (by the index; firing ones are few)."""
+        marks = ", ".join("?" * len(states))
+        rows = self.store._query(f"SELECT count(*) FROM alerts WHERE state IN ({marks})", tuple(states))
+        return int(rows[0][0])
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPage:
+    """Alerts newest first, with the cursors of the neighbouring pages (None: there is none):
+    `older` is the `before` of the next page, `newer` the `after` of the previous one."""
+
+    alerts: list[AlertRow]
+    older: int | None
+    newer: int | None

@@ -105,11 +105,11 @@ def dashboard_router(syncmap: SyncMap, store: Store, *, dispatcher: Dispatcher |
 
 
 def _optional_pages() -> list[Any]:
-    """The pages other modules add, where they exist yet (inbox, explorer, kpis, reconcile)."""
+    """The pages other modules add, where they exist yet (inbox, explorer, kpis, reconcile, alerts)."""
     import importlib
 
     found = []
-    for name in ("inbox", "explorer", "kpis", "reconcile"):
+    for name in ("inbox", "explorer", "kpis", "reconcile", "alerts"):
         try:
             found.append(importlib.import_module(f"{__package__}.{name}"))
         except ModuleNotFoundError as exc:

@@ -23,6 +23,7 @@ from starlette.responses import Response
 from ..domain.change import now_us
 from ..monitor.lag import RouteLag, route_lags
 from ..store import dashboard_reads as reads
+from ..store.alerts import AlertBook
 from .diagram import diagram
 from .session import require
 from .templating import render
@@ -131,6 +132,7 @@ def live_state(deps: Deps, history: LagHistory) -> dict[str, Any]:
         "pending_total": sum(r.pending + r.in_flight for r in routes),
         "dead_total": sum(r.dead for r in routes),
         "breached": [r.name for r in routes if r.breached],
+        "alerts_firing": AlertBook(deps.sql).count(("firing",)),  # by the (state, id) index: few rows
         "diagram": diagram(deps.syncmap, routes),
         "now_us": now,
         "refresh_s": REFRESH_S,

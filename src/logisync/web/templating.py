@@ -23,6 +23,7 @@ NAV = (
     ("records", "Records", "/records"),
     ("kpis", "KPIs", "/kpis"),
     ("reconcile", "Reconciliation", "/reconcile"),
+    ("alerts", "Alerts", "/alerts"),
 )
 
 
