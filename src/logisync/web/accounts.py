@@ -25,7 +25,14 @@ if TYPE_CHECKING:
 
 
 def add_routes(router: APIRouter, deps: Deps) -> None:
-    def page(request: Request, *, error: str | None = None, status: int = 200) -> Response:
+    def page(
+        request: Request,
+        *,
+        error: str | None = None,
+        status: int = 200,
+        adding: dict[str, str] | None = None,
+    ) -> Response:
+        """The page; `adding` is a refused add form's name and role, shown again with `error` in it."""
         rows = sql.list_users(deps.sql)
         audit = sql.list_audit(deps.sql, limit=20)
         return render(
@@ -36,18 +43,20 @@ def add_routes(router: APIRouter, deps: Deps) -> None:
             rows=rows,
             roles=[r.name for r in Role],
             audit=audit,
-            error=error,
+            error=None if adding is not None else error,
+            add_error=error if adding is not None else None,
+            adding=adding or {},
             now=now_us(),
         )
 
     def done(request: Request) -> Response:
         return RedirectResponse(base_path(request) + "/users", status_code=303, headers=SECURITY_HEADERS)
 
-    async def attempt(request: Request, change: object) -> Response:
+    async def attempt(request: Request, change: object, adding: dict[str, str] | None = None) -> Response:
         try:
             await run_in_threadpool(change)  # type: ignore[arg-type]
         except users.UserError as exc:
-            return await run_in_threadpool(page, request, error=str(exc), status=422)
+            return await run_in_threadpool(page, request, error=str(exc), status=422, adding=adding)
         return done(request)
 
     @router.get("/users")
@@ -57,23 +66,31 @@ def add_routes(router: APIRouter, deps: Deps) -> None:
     @router.post("/users/add")
     async def add(
         request: Request,
-        name: str = Form("", max_length=64),
-        role: str = Form("viewer", max_length=20),
-        password: str = Form("", max_length=1000),
+        name: str = Form(""),
+        role: str = Form("viewer"),
+        password: str = Form(""),
         user: User = Depends(require(Role.admin)),
     ) -> Response:
+        # lengths checked here, not by Form(max_length=...): FastAPI would answer its JSON problem
         def change() -> None:
+            if len(password) > 1000:
+                raise users.UserError("password: at most 1000 characters")
             users.add(
-                deps.sql, users.check_name(name.strip()), Role.parse(role), password, now_us(), user.actor
+                deps.sql,
+                users.check_name(name.strip()),
+                Role.parse(role[:40]),
+                password,
+                now_us(),
+                user.actor,
             )
 
-        return await attempt(request, change)
+        return await attempt(request, change, adding={"name": name.strip()[:200], "role": role[:40]})
 
     @router.post("/users/{name}/role")
     async def set_role(
         request: Request,
         name: str,
-        role: str = Form(..., max_length=20),
+        role: str = Form(""),
         user: User = Depends(require(Role.admin)),
     ) -> Response:
         wanted = _parse(role)
@@ -94,6 +111,6 @@ def add_routes(router: APIRouter, deps: Deps) -> None:
 
 def _parse(role: str) -> Role:
     try:
-        return Role.parse(role)
+        return Role.parse(role[:40])
     except users.UserError as exc:
-        raise WebProblem(422, str(exc)) from None
+        raise WebProblem(422, f"role: {exc}") from None

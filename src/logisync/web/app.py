@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from ..config.model import SyncMap
@@ -160,16 +162,31 @@ def _add_auth_routes(router: APIRouter, deps: Deps) -> None:
     @router.post("/login")
     async def login(
         request: Request,
-        username: str = Form("", max_length=200),
-        password: str = Form("", max_length=1000),
-        csrf: str = Form("", max_length=200),
-        next: str = Form("", max_length=2000),
+        username: str = Form(""),
+        password: str = Form(""),
+        csrf: str = Form(""),
+        next: str = Form(""),
     ) -> Response:
+        # lengths checked here rather than by Form(max_length=...), whose refusal is the API's JSON
         base = base_path(request)
-        target = _safe_next(base, next)
+        target = _safe_next(base, next[:2000])
         expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-        if not csrf or not expected or not secrets.compare_digest(csrf.encode(), expected.encode()):
+        if (
+            not csrf
+            or len(csrf) > 200
+            or not expected
+            or not secrets.compare_digest(csrf.encode(), expected.encode())
+        ):
             raise WebProblem(403, "the sign-in form's security token is missing or stale: reload the page")
+        too_long = [
+            f"{label}: at most {n} characters"
+            for label, value, n in (("user name", username, 200), ("password", password, 1000))
+            if len(value) > n
+        ]
+        if too_long:
+            return login_page(
+                request, error="; ".join(too_long), next_=target, username=username[:200], status=422
+            )
         now = now_us()
         await run_in_threadpool(sql.purge_sessions, deps.sql, now)  # forget the sessions that ended
         token, session = deps.sessions.new(username, now)
@@ -209,7 +226,16 @@ def _add_auth_routes(router: APIRouter, deps: Deps) -> None:
         return response
 
 
-_TITLES = {401: "Sign in", 403: "Not allowed", 404: "Not found"}
+_TITLES = {
+    400: "Bad request",
+    401: "Sign in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed",
+    422: "Cannot read the request",
+    500: "Internal error",
+    503: "Try again",
+}
 
 
 async def _problem_page(request: Request, exc: Exception) -> Response:
@@ -223,10 +249,66 @@ async def _problem_page(request: Request, exc: Exception) -> Response:
     return response
 
 
+def _in_dashboard(request: Request) -> bool:
+    base = base_path(request)
+    return request.url.path == base or request.url.path.startswith(base + "/")
+
+
+def _fields(exc: RequestValidationError) -> str:
+    """FastAPI's checks of a page's parameters in words: `before: Input should be a valid integer`."""
+    said = []
+    for error in exc.errors()[:10]:
+        where = ".".join(str(part) for part in error["loc"][1:]) or "the request"
+        said.append(f"{where}: {error['msg']}")
+    return "; ".join(said)
+
+
+def _as_pages(app: FastAPI) -> None:
+    """The API's error handlers, answering a page instead of JSON for a dashboard address: a
+    parameter FastAPI refuses (a path id that is not a number), a method a page does not take, a
+    fault. The API's own addresses keep the API's JSON (`api/problems.py`)."""
+    api = dict(app.exception_handlers)
+
+    async def validation(request: Request, exc: Exception) -> Response:
+        if not _in_dashboard(request):
+            return await api[RequestValidationError](request, exc)
+        assert isinstance(exc, RequestValidationError)
+        message = f"the request has a value this page cannot read: {_fields(exc)}"
+        return await _problem_page(request, WebProblem(422, message))
+
+    async def http(request: Request, exc: Exception) -> Response:
+        if not _in_dashboard(request):
+            return await api[StarletteHTTPException](request, exc)
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 405:
+            message = f"{request.method} is not something {request.url.path} does (follow the page's links and forms)"
+        else:
+            message = str(exc.detail)
+        return await _problem_page(request, WebProblem(exc.status_code, message))
+
+    async def fault(request: Request, exc: Exception) -> Response:
+        answer = await api[Exception](request, exc)
+        if not _in_dashboard(request):
+            return answer
+        message = (
+            "the store is busy: nothing was changed; try again in a moment"
+            if answer.status_code == 503
+            else "something went wrong in the hub (it is in the server's log): try again, or tell the hub's admin"
+        )
+        return await _problem_page(request, WebProblem(answer.status_code, message))
+
+    app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(StarletteHTTPException, http)
+    if Exception in api:
+        app.add_exception_handler(Exception, fault)
+
+
 def install(app: FastAPI, router: APIRouter) -> None:
-    """Mount the dashboard under `/ui`, send `/` there, and render its refusals as pages."""
+    """Mount the dashboard under `/ui`, send `/` there, and render its refusals as pages (after
+    `api.problems.install`, whose JSON handlers it keeps for every address outside `/ui`)."""
     app.include_router(router, prefix="/ui")
     app.add_exception_handler(WebProblem, _problem_page)
+    _as_pages(app)
 
     @app.get("/", include_in_schema=False)
     async def root(request: Request) -> Response:

@@ -56,18 +56,32 @@ def add_routes(router: APIRouter, deps: Deps) -> None:
         before: str = "",
         user: User = Depends(require(Role.viewer)),
     ) -> Response:
+        error = bad = None
         try:
             at_us = views.parse_moment(as_of) if as_of.strip() else None
             older = _position(before)
+        except BadFilter as exc:
+            # the record as it is now, the form keeping what was typed and saying what is wrong with it
+            at_us, older, error, bad = None, None, exc.message, exc.where
+        try:
             found = await run_in_threadpool(
                 views.record_page, deps.store, inbox, domain, key, as_of_us=at_us, before=older
             )
         except BadFilter as exc:
             raise WebProblem(422, exc.message) from None
         if found is None:
-            when = f" at {as_of}" if as_of.strip() else ""
+            when = f" at {as_of}" if at_us is not None else ""
             raise WebProblem(404, f"no {domain} record {key!r}{when} (it did not exist yet, or never)")
-        return render(request, "explorer_record.html", nav="records", r=found, as_of_text=as_of.strip())
+        return render(
+            request,
+            "explorer_record.html",
+            status_code=422 if error else 200,
+            nav="records",
+            r=found,
+            as_of_text=as_of.strip()[:200],
+            error=error,
+            bad=bad,
+        )
 
 
 def _position(text: str) -> int | None:

@@ -167,7 +167,13 @@ def parse_moment(text: str) -> int:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return to_us(moment)
+    try:
+        utc = moment.astimezone(UTC)  # a year-9999 time west of UTC is past datetime's range
+    except OverflowError:
+        utc = None
+    if utc is None or not 1970 <= utc.year <= 9998:
+        raise BadFilter("as_of", f"as_of {text[:60]!r}: choose a moment from 1970 to 9998 (UTC)")
+    return to_us(utc)
 
 
 def record_page(

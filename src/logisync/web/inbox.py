@@ -136,6 +136,8 @@ def add_routes(router: APIRouter, deps: Deps) -> None:
         message: str | None = None,
         status: int = 200,
         partial: bool = False,
+        typed: dict[str, str] | None = None,
+        bad: str | None = None,
     ) -> Response:
         return render(
             request,
@@ -148,6 +150,8 @@ def add_routes(router: APIRouter, deps: Deps) -> None:
             operator=user.can(Role.operator),
             error=error,
             message=message,
+            typed=typed,  # what the refused form held, shown again
+            bad=bad,  # the form field the refusal names, marked aria-invalid
         )
 
     @router.post("/exceptions/{exception_id}/{verb}")
@@ -168,9 +172,21 @@ def add_routes(router: APIRouter, deps: Deps) -> None:
             if isinstance(exc, views.BadFilter) or exc.code == "invalid_request":
                 status = 422
             again = await shown(exception_id)
+            typed = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
+            typed["verb"] = verb
+            bad = exc.where if isinstance(exc, views.BadFilter) else None
+            if verb == "discard" and status == 422:
+                bad = "reason"
             # htmx swaps only 2xx answers: the refusal is shown in the panel it swaps in
             return detail_page(
-                request, user, again, error=exc.message, status=200 if htmx else status, partial=htmx
+                request,
+                user,
+                again,
+                error=exc.message,
+                status=200 if htmx else status,
+                partial=htmx,
+                typed=typed,
+                bad=bad,
             )
         if htmx:
             again = await shown(exception_id)
@@ -190,6 +206,8 @@ def _action(
         return lambda: inbox.discard(xid, user.actor, reason)
     if verb == "assign":
         to = _text(form, "assignee")
+        if len(to) > 200:
+            raise views.BadFilter("assignee", "assignee: at most 200 characters (a user's name)")
         person = user.name if to == "me" else (to or None)
         return lambda: inbox.assign(xid, user.actor, person)
     payload = found.view.change.payload if found.view.change is not None else {}

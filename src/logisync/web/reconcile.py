@@ -240,12 +240,14 @@ def add_routes(router: APIRouter, deps: Deps) -> None:
     @router.post("/reconcile/start")
     async def start(
         request: Request,
-        name: str = Form(..., max_length=200),
+        name: str = Form(""),
         user: User = Depends(require(Role.operator)),
     ) -> Response:
+        if not name.strip():
+            raise WebProblem(422, "choose the reconciliation to start (the form sent no name)")
         config = config_of(deps, name)
         if config is None:
-            raise WebProblem(404, f"the sync map has no reconciliation named {name!r}")
+            raise WebProblem(404, f"the sync map has no reconciliation named {name[:200]!r}")
         if config.source is None:
             raise WebProblem(
                 422,

@@ -89,7 +89,7 @@ def hash_password(password: str) -> str:
 def check_name(name: str) -> str:
     if not NAME.match(name):
         raise UserError(
-            f"bad user name {name!r}: 1-64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit"
+            f"bad user name {name[:80]!r}: 1-64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit"
         )
     return name
 
