@@ -467,6 +467,26 @@ class Inbox:
             page.append(item)
         return page, None
 
+    def page_before(
+        self, where: ExceptionFilter, *, cause: str | None = None, before: int, limit: int = 100
+    ) -> tuple[list[Item], bool]:
+        """The page of matching exceptions just before id `before`, in id order (going back), and
+        whether there are more before it."""
+        found: list[Item] = []
+        for item in self._select_back(
+            where, cause, before, 500 if cause is not None else min(500, limit + 1)
+        ):
+            if len(found) == limit:
+                return found[::-1], True
+            found.append(item)
+        return found[::-1], False
+
+    def has_before(self, where: ExceptionFilter, *, cause: str | None = None, before: int) -> bool:
+        """Whether a matching exception has an id below `before`."""
+        return (
+            next(iter(self._select_back(where, cause, before, 1 if cause is None else 500)), None) is not None
+        )
+
     def groups(self, where: ExceptionFilter, *, limit: int = 100) -> list[Group]:
         """Matching exceptions by (kind, root cause), the largest groups first."""
         merged: dict[tuple[str, str], Group] = {}
@@ -656,6 +676,20 @@ class Inbox:
             if len(rows) < size:
                 return
             after = rows[-1].row.id
+
+    def _select_back(
+        self, where: ExceptionFilter, cause: str | None, before: int, size: int = 500
+    ) -> Iterator[Item]:
+        """Matching exceptions below id `before`, newest first, read `size` at a time."""
+        while True:
+            rows = self.table.page_before(where, before_id=before, limit=size)
+            for found in rows:
+                item = _item(found)
+                if cause is None or item.cause == cause:
+                    yield item
+            if len(rows) < size:
+                return
+            before = rows[-1].row.id
 
     def _act(self, exception_id: int, decide: Callable[[ExceptionRow, list[Action]], Step]) -> Done:
         done = self.table.act(exception_id, decide, self.clock())

@@ -24,6 +24,7 @@ COLUMNS = [c.strip() for c in OUTPUT_COLUMNS.split(",")]
 class VariancePage:
     rows: list[dict[str, Any]]  # each with its position `n` in the file
     next_after: int | None  # the position to read on from, or None on the last page
+    prev_before: int | None = None  # the position to read back from (the previous page), or None on the first
 
 
 def _source(path: Path) -> str:
@@ -38,19 +39,38 @@ def _source(path: Path) -> str:
     raise SnapshotError(f"{path}: a variance report is a .csv or a .parquet file")
 
 
-def read_page(path: Path, *, kind: str | None = None, after: int = -1, limit: int = 50) -> VariancePage:
-    """The `limit` variances after position `after` (of one kind, when given)."""
+def read_page(
+    path: Path, *, kind: str | None = None, after: int = -1, before: int | None = None, limit: int = 50
+) -> VariancePage:
+    """The `limit` variances after position `after` (of one kind, when given), or with `before`
+    the `limit` just before that position (going back a page)."""
     con = duckdb.connect(config={"memory_limit": "256MB", "threads": 1})
-    try:
-        sql = f"SELECT n, {OUTPUT_COLUMNS} FROM ({_source(path)}) WHERE n > ?"
-        params: list[Any] = [str(path), after]
+    source = _source(path)
+
+    def read(op: str, at: int, order: str, n: int) -> list[Any]:
+        sql = f"SELECT n, {OUTPUT_COLUMNS} FROM ({source}) WHERE n {op} ?"
+        params: list[Any] = [str(path), at]
         if kind is not None:
             sql += " AND kind = ?"
             params.append(kind)
-        found = con.execute(sql + " ORDER BY n LIMIT ?", [*params, limit + 1]).fetchall()
+        return con.execute(f"{sql} ORDER BY n {order} LIMIT ?", [*params, n]).fetchall()
+
+    try:
+        if before is not None:
+            back = read("<", before, "DESC", limit + 1)
+            found = back[:limit][::-1]
+            earlier = len(back) > limit
+            later = bool(found) and bool(read(">", found[-1][0], "", 1))
+        else:
+            ahead = read(">", after, "", limit + 1)
+            found = ahead[:limit]
+            later = len(ahead) > limit
+            earlier = after >= 0 and bool(found) and bool(read("<", found[0][0], "DESC", 1))
     except duckdb.Error as exc:
         raise SnapshotError(f"the report {str(path)!r} cannot be read: {exc}") from None
     finally:
         con.close()
-    rows = [dict(zip(["n", *COLUMNS], r, strict=True)) for r in found[:limit]]
-    return VariancePage(rows, rows[-1]["n"] if len(found) > limit else None)
+    rows = [dict(zip(["n", *COLUMNS], r, strict=True)) for r in found]
+    return VariancePage(
+        rows, rows[-1]["n"] if later and rows else None, rows[0]["n"] if earlier and rows else None
+    )

@@ -15,6 +15,11 @@ _PAGE = (
     "WHERE domain = ? AND key >= ? AND key < ? AND key > ? ORDER BY key LIMIT ?"
 )
 
+_BEFORE = (
+    "SELECT key, fields, prov, revision, updated_us, last_seq FROM records "
+    "WHERE domain = ? AND key >= ? AND key < ? AND key < ? ORDER BY key DESC LIMIT ?"
+)
+
 
 def records_page(
     store: SqlStore, domain: str, prefix: str, *, after: str = "", limit: int = 50
@@ -25,6 +30,18 @@ def records_page(
     of the table.
     """
     rows = store._query(_PAGE, (domain, prefix, prefix_end(prefix), after, limit))
+    return [
+        RecordState(domain, key, loads(fields), loads(prov), revision, updated, True, last)
+        for key, fields, prov, revision, updated, last in rows
+    ]
+
+
+def records_before(
+    store: SqlStore, domain: str, prefix: str, *, before: str, limit: int = 50
+) -> list[RecordState]:
+    """Records of `domain` whose key starts with `prefix` and sorts before `before`, nearest
+    first (the previous page, read backwards on the same primary-key range)."""
+    rows = store._query(_BEFORE, (domain, prefix, prefix_end(prefix), before, limit))
     return [
         RecordState(domain, key, loads(fields), loads(prov), revision, updated, True, last)
         for key, fields, prov, revision, updated, last in rows

@@ -158,6 +158,15 @@ class InboxTable:
         )
         return [_listed(row) for row in rows]
 
+    def page_before(self, where: ExceptionFilter, *, before_id: int, limit: int = 100) -> list[Listed]:
+        """Exceptions matching `where` with an id below `before_id`, newest first (going back a page)."""
+        sql, params = _where(where)
+        rows = self.store._query(
+            f"SELECT {_COLUMNS} FROM exceptions WHERE id < ? AND {sql} ORDER BY id DESC LIMIT ?",
+            [before_id, *params, limit],
+        )
+        return [_listed(row) for row in rows]
+
     def count(self, where: ExceptionFilter) -> int:
         sql, params = _where(where)
         return int(self.store._query(f"SELECT count(*) FROM exceptions WHERE {sql}", params)[0][0])

@@ -78,9 +78,15 @@ def finish_run(store: SqlStore, run_id: int, at_us: int, **values: Any) -> None:
 
 
 def list_runs(
-    store: SqlStore, *, name: str | None = None, limit: int = 20, before_id: int | None = None
+    store: SqlStore,
+    *,
+    name: str | None = None,
+    limit: int = 20,
+    before_id: int | None = None,
+    after_id: int | None = None,
 ) -> list[RunRow]:
-    """The newest runs first (of one reconciliation, when named), older than `before_id` if given."""
+    """The newest runs first (of one reconciliation, when named), older than `before_id` if given,
+    or the `limit` just newer than `after_id` (going back a page; still newest first)."""
     sql = f"SELECT {_COLUMNS} FROM reconcile_runs WHERE 1 = 1"
     params: list[Any] = []
     if name is not None:
@@ -89,6 +95,11 @@ def list_runs(
     if before_id is not None:
         sql += " AND id < ?"
         params.append(before_id)
+    if after_id is not None:
+        sql += " AND id > ?"
+        params.append(after_id)
+        rows = store._query(sql + " ORDER BY id LIMIT ?", [*params, limit])
+        return [_row(r) for r in reversed(rows)]
     rows = store._query(sql + " ORDER BY id DESC LIMIT ?", [*params, limit])
     return [_row(r) for r in rows]
 

@@ -30,10 +30,13 @@ def add_routes(router: APIRouter, deps: Deps) -> None:
         kind: str = "any",
         domain: str = "",
         after: str = "",
+        before: str = "",
         user: User = Depends(require(Role.viewer)),
     ) -> Response:
         try:
-            found = await run_in_threadpool(views.search, deps.store, q, kind, domain=domain, after=after)
+            found = await run_in_threadpool(
+                views.search, deps.store, q, kind, domain=domain, after=after, before=before
+            )
         except BadFilter as exc:
             found, error = views.Search(q[:200], "any", ""), exc.message
             return render(

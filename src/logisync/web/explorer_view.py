@@ -20,7 +20,7 @@ from ..domain.kinds import Domain
 from ..domain.record import RecordState
 from ..inbox import Inbox, Item
 from ..store.base import Store
-from ..store.explorer_reads import records_page
+from ..store.explorer_reads import records_before, records_page
 from ..store.inbox import ExceptionFilter
 from .inbox_view import BadFilter
 
@@ -56,6 +56,7 @@ class Section:
     domain: str
     hits: list[Hit]
     next_after: str | None
+    prev_before: str | None = None  # the `before` of the previous page (one domain's pages only)
 
 
 @dataclass(slots=True)
@@ -71,11 +72,22 @@ class Search:
 
 
 def search(
-    store: Store, q: str, kind: str = "any", *, domain: str = "", after: str = "", limit: int = HITS
+    store: Store,
+    q: str,
+    kind: str = "any",
+    *,
+    domain: str = "",
+    after: str = "",
+    before: str = "",
+    limit: int = HITS,
 ) -> Search:
     """Records whose key starts with `q` in the domains `kind` searches (or in `domain` alone, from
-    after key `after`); an exact key comes first, as it sorts first."""
+    after key `after`, or the page before key `before`); an exact key comes first, as it sorts first."""
     q = q.strip()
+    if after and before:
+        raise BadFilter("before", "give after (the next page) or before (the previous one), not both")
+    if len(after) > 1000 or len(before) > 1000:
+        raise BadFilter("after" if after else "before", "a page's key: at most 1000 characters")
     if kind not in SEARCH_KINDS:
         raise BadFilter("kind", f"search kind {kind!r} is not one of {', '.join(SEARCH_KINDS)}")
     if len(q) > 200:
@@ -88,14 +100,24 @@ def search(
     out = Search(q, kind, domain)
     if not q:
         return out
+    sql = cast("SqlStore", store)
     for d in domains:
-        rows = records_page(
-            cast("SqlStore", store), d.value, q, after=after if domain else "", limit=limit + 1
-        )
-        more = len(rows) > limit
-        rows = rows[:limit]
+        if domain and before:
+            back = records_before(sql, d.value, q, before=before, limit=limit + 1)
+            rows = back[:limit][::-1]
+            earlier = len(back) > limit
+            more = bool(rows) and bool(records_page(sql, d.value, q, after=rows[-1].key, limit=1))
+        else:
+            rows = records_page(sql, d.value, q, after=after if domain else "", limit=limit + 1)
+            more = len(rows) > limit
+            rows = rows[:limit]
+            earlier = bool(domain and after and rows) and bool(
+                records_before(sql, d.value, q, before=rows[0].key, limit=1)
+            )
         hits = [_hit(store, r) for r in rows]
-        out.sections.append(Section(d.value, hits, rows[-1].key if more else None))
+        section = Section(d.value, hits, rows[-1].key if more and rows else None)
+        section.prev_before = rows[0].key if earlier else None
+        out.sections.append(section)
     if kind == "any":
         out.sections = [s for s in out.sections if s.hits]
     return out

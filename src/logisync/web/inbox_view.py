@@ -60,6 +60,7 @@ class InboxQuery:
     route: str = ""
     view: str = "list"  # list, or groups (by root cause)
     after: int = 0
+    before: int = 0  # going back: the page just before this id
     limit: int = PAGE
 
     def where(self, now_us: int, me: str | None = None) -> ExceptionFilter:
@@ -119,6 +120,9 @@ def parse_query(params: Mapping[str, str]) -> InboxQuery:
     if view not in ("list", "groups"):
         raise BadFilter("view", f"view {view!r} is not list or groups")
     after = _number(text["after"], "after", 0, 2**63 - 1, 0)
+    before = _number(text["before"], "before", 0, 2**63 - 1, 0)
+    if after and before:
+        raise BadFilter("before", "give after (the next page) or before (the previous one), not both")
     limit = _number(text["limit"], "limit", 1, MAX_PAGE, PAGE)
     return InboxQuery(
         state=state,
@@ -132,6 +136,7 @@ def parse_query(params: Mapping[str, str]) -> InboxQuery:
         route=text["route"],
         view=view,
         after=after,
+        before=before,
         limit=limit,
     )
 
@@ -151,6 +156,7 @@ class InboxPage:
     query: InboxQuery
     items: list[Item] = field(default_factory=list)
     next_after: int | None = None
+    prev_before: int | None = None  # the `before` of the previous page, when there is one
     total: int = 0  # matching exceptions, all pages
     groups: list[Group] = field(default_factory=list)
     kinds: list[tuple[str, int]] = field(default_factory=list)  # every kind there is, with its open count
@@ -173,7 +179,17 @@ def inbox_page(
         page.groups = [g for g in inbox.groups(where, limit=GROUPS) if cause is None or g.cause == cause]
         page.total = sum(g.count for g in page.groups)
         return page
-    page.items, page.next_after = inbox.page(where, cause=cause, after=query.after, limit=query.limit)
+    if query.before:
+        page.items, earlier = inbox.page_before(where, cause=cause, before=query.before, limit=query.limit)
+        if page.items:
+            last = page.items[-1].row.id
+            page.next_after = last if inbox.page(where, cause=cause, after=last, limit=1)[0] else None
+    else:
+        page.items, page.next_after = inbox.page(where, cause=cause, after=query.after, limit=query.limit)
+        earlier = bool(query.after and page.items) and inbox.has_before(
+            where, cause=cause, before=page.items[0].row.id
+        )
+    page.prev_before = page.items[0].row.id if page.items and earlier else None
     page.total = inbox.count(where, cause)
     return page
 

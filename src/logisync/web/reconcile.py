@@ -125,15 +125,29 @@ def charts(runs: list[RunRow]) -> list[dict[str, Any]]:
     ]
 
 
-def list_data(deps: Deps, name: str | None, before: int | None) -> dict[str, Any]:
-    runs = list_runs(deps.sql, name=name, limit=PAGE + 1, before_id=before)
+def list_data(deps: Deps, name: str | None, before: int | None, after: int | None = None) -> dict[str, Any]:
+    """The run history a page at a time, newest first: older than run `before`, or (going back)
+    the page just newer than run `after`; `older` and `newer` are the neighbouring pages' cursors."""
+    if after is not None:
+        found = list_runs(deps.sql, name=name, limit=PAGE + 1, after_id=after)  # the extra is the newest
+        runs, newer_left = found[-PAGE:], len(found) > PAGE
+        older_left = bool(runs) and bool(list_runs(deps.sql, name=name, limit=1, before_id=runs[-1].id))
+    else:
+        found = list_runs(deps.sql, name=name, limit=PAGE + 1, before_id=before)
+        runs, older_left = found[:PAGE], len(found) > PAGE
+        newer_left = (
+            before is not None
+            and bool(runs)
+            and bool(list_runs(deps.sql, name=name, limit=1, after_id=runs[0].id))
+        )
     recent = list_runs(deps.sql, name=name, limit=CHART_RUNS)
     latest: dict[str, RunRow] = {}
     for r in recent:
         latest.setdefault(r.name, r)
     return {
-        "runs": runs[:PAGE],
-        "older": runs[PAGE - 1].id if len(runs) > PAGE else None,
+        "runs": runs,
+        "older": runs[-1].id if older_left and runs else None,
+        "newer": runs[0].id if newer_left and runs else None,
         "charts": charts(recent),
         "latest": sorted(latest.values(), key=lambda r: r.name),
         "names": sorted({*run_names(deps.sql), *(c.label for c in deps.syncmap.reconcile)}),
@@ -176,11 +190,15 @@ def add_routes(router: APIRouter, deps: Deps) -> None:
         request: Request,
         name: str = "",
         before: int | None = None,
+        after: int | None = None,
         user: User = Depends(require(Role.viewer)),
     ) -> Response:
-        if before is not None and not 1 <= before < 2**63:
-            raise WebProblem(422, f"before {before}: a run id (a positive number)")
-        data = await run_in_threadpool(list_data, deps, name or None, before)
+        for label, given in (("before", before), ("after", after)):
+            if given is not None and not 1 <= given < 2**63:
+                raise WebProblem(422, f"{label} {given}: a run id (a positive number)")
+        if before is not None and after is not None:
+            raise WebProblem(422, "give before (older runs) or after (newer runs), not both")
+        data = await run_in_threadpool(list_data, deps, name or None, before, after)
         return render(
             request,
             "reconcile.html",
@@ -201,10 +219,15 @@ def add_routes(router: APIRouter, deps: Deps) -> None:
         run_id: int,
         kind: str = "",
         after: int = -1,
+        before: int | None = None,
         user: User = Depends(require(Role.viewer)),
     ) -> Response:
         if not -1 <= after < 2**62:
             raise WebProblem(422, f"after {after}: a position in the report (0 or more)")
+        if before is not None and not 0 <= before < 2**62:
+            raise WebProblem(422, f"before {before}: a position in the report (0 or more)")
+        if before is not None and after >= 0:
+            raise WebProblem(422, "give after (the next page) or before (the previous one), not both")
         if kind and kind not in KINDS:
             raise WebProblem(422, f"kind {kind!r}: choose one of {', '.join(KINDS)}, or nothing")
         run = await run_in_threadpool(get_run, deps.sql, run_id)
@@ -215,7 +238,11 @@ def add_routes(router: APIRouter, deps: Deps) -> None:
             try:
                 page = await run_in_threadpool(
                     lambda: read_page(
-                        Path(run.report or ""), kind=kind or None, after=after, limit=VARIANCES_PAGE
+                        Path(run.report or ""),
+                        kind=kind or None,
+                        after=after,
+                        before=before,
+                        limit=VARIANCES_PAGE,
                     )
                 )
             except SnapshotError as exc:
@@ -229,6 +256,7 @@ def add_routes(router: APIRouter, deps: Deps) -> None:
             kinds=KINDS,
             kind=kind,
             after=after,
+            before=before,
             page=page,
             problem=problem,
             corrections=corrections_text(run.corrections),

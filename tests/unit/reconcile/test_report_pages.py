@@ -50,3 +50,19 @@ def test_a_report_that_is_gone_or_not_a_report_says_so(tmp_path):
     broken.write_text("not parquet")
     with pytest.raises(SnapshotError, match="cannot be read"):
         read_page(broken)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+@pytest.mark.parametrize("kind, limit", [(None, 50), (None, 7), ("missing_in_system", 9), ("differs", 50)])
+def test_going_back_a_page_at_a_time_reads_the_same_pages_as_going_forward(tmp_path, suffix, kind, limit):
+    path = report(tmp_path / f"run-1{suffix}", 120)
+    forward = [read_page(path, kind=kind, limit=limit)]
+    while forward[-1].next_after is not None:
+        forward.append(read_page(path, kind=kind, after=forward[-1].next_after, limit=limit))
+    assert forward[0].prev_before is None and all(p.prev_before is not None for p in forward[1:])
+    page = forward[-1]
+    for expected in reversed(forward[:-1]):
+        assert page.prev_before is not None
+        page = read_page(path, kind=kind, before=page.prev_before, limit=limit)
+        assert page.rows == expected.rows and page.next_after == expected.next_after
+    assert page.prev_before is None
