@@ -3,8 +3,10 @@
     python bench/dashboard.py [--records 1000000] [--exceptions 10000] [-n 20] [--dir /tmp/...]
 
 Setup (not timed, cached in `--dir` between runs): the store of `bench/dashboard_data.py` (a
-million records, ten thousand exceptions, their history, deliveries and reconciliation runs),
-the sync map of examples/logisync.yaml, and a signed-in admin. The app is the one `logisync
+million records, ten thousand exceptions, their history, deliveries and reconciliation runs;
+ten thousand resolved alerts and three firing, with their notifications, added on first use),
+the sync map of examples/logisync.yaml (its commented-out alerts section included), and a
+signed-in admin. The app is the one `logisync
 serve` runs, called in this process through httpx's ASGI transport (no socket): what is timed is
 the routing, the session check, the reads and the rendering of each page.
 
@@ -32,10 +34,13 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from dashboard_data import bench_env, build
+from dashboard_data import add_alerts, bench_env, build, example_syncmap
 
 TARGET_MS = 300.0
 PASSWORD = "bench-password-0123"
+
+
+ALERTS = 10_000  # resolved alerts in the store (`dashboard_data.add_alerts`; three more firing)
 
 
 def pages(db: Path) -> list[tuple[str, str]]:
@@ -67,6 +72,11 @@ def pages(db: Path) -> list[tuple[str, str]]:
         ("reconciliation", "/ui/reconcile"),
         ("reconciliation run", f"/ui/reconcile/runs/{run}"),
         ("run differences, late page", f"/ui/reconcile/runs/{run}?kind=differs&after={max(rows - 60, 0)}"),
+        ("run differences, back a page", f"/ui/reconcile/runs/{run}?kind=differs&before={max(rows - 60, 0)}"),
+        ("exceptions, back a page", f"/ui/exceptions?before={open_id}"),
+        ("alerts", "/ui/alerts"),
+        ("alerts, resolved late page", f"/ui/alerts?resolved_before={ALERTS // 10}"),
+        ("alerts, resolved back a page", f"/ui/alerts?resolved_after={ALERTS // 10}"),
     ]
 
 
@@ -106,15 +116,15 @@ async def run(db: Path, n: int, only: str | None) -> None:
     import httpx
 
     from logisync.api import create_app
-    from logisync.config.loader import load_syncmap
     from logisync.domain.change import now_us
     from logisync.store import open_store
     from logisync.store import users as user_sql
     from logisync.web import users
 
     env = bench_env()
-    syncmap = load_syncmap(Path(__file__).parent.parent / "examples" / "logisync.yaml", env=env)
+    syncmap = example_syncmap(env)  # with its alerts section, commented out in the file
     store = open_store(f"sqlite:///{db}")
+    add_alerts(db, ALERTS)
     if user_sql.get_user(store, "bench") is None:
         users.add(store, "bench", users.Role.admin, PASSWORD, now_us(), "bench")
     app = create_app(syncmap, store, env=env)

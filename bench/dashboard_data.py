@@ -713,6 +713,82 @@ def add_runs(folder: Path, url: str, end_us: int, days: int) -> None:
     conn.close()
 
 
+EXAMPLE = Path(__file__).parent.parent / "examples" / "logisync.yaml"
+# the example's alert rules and what each alert is about (`route_lag` a route, `exceptions_open`
+# every kind, `breaker_open` a target, `ack_overdue` a partner)
+ALERT_SUBJECTS = (
+    ("stock-late", "stock-to-shop", "critical", "oldest undelivered change {n} s old (SLA 60 s)"),
+    ("inbox-piling-up", "*", "warning", "{n} exceptions open (over 50)"),
+    ("target-down", "shop", "critical", "circuit breaker open for {n} s"),
+    ("edi-997-late", "acme", "warning", "{n} groups past their 997's due time"),
+)
+
+
+def example_syncmap(env: dict[str, str]) -> Any:
+    """examples/logisync.yaml with its alerts section, which the file keeps commented out (so
+    that `make serve` needs no mail server); nothing is sent from the bench or the screenshots."""
+    from logisync.config import parse_syncmap
+
+    text = EXAMPLE.read_text()
+    lines = text.splitlines()
+    block = "\n".join(
+        line.removeprefix("# ") for line in lines[lines.index("# alerts:") :] if line.startswith("# ")
+    )
+    return parse_syncmap(text + "\n" + block + "\n", str(EXAMPLE), env=env)
+
+
+def add_alerts(db: Path, resolved: int) -> None:
+    """Alerts of the example's rules in the store, as the evaluator leaves them (once; the table
+    already holding some is left as it is): `resolved` of them, an hour apart and each resolved
+    half an hour after it fired, then three firing now; each notified on the rule's two channels
+    (firing, and resolved when it did), all sent."""
+    conn = sqlite3.connect(db)
+    if conn.execute("SELECT count(*) FROM alerts").fetchone()[0]:
+        conn.close()
+        return
+    now = int(time.time() * 1_000_000)
+    hour = 3600 * 1_000_000
+    alerts, notes = [], []
+    total = resolved + 3
+    for i in range(total):
+        rule, subject, severity, summary = ALERT_SUBJECTS[i % len(ALERT_SUBJECTS)]
+        firing = i >= resolved
+        since = now - (total - i) * hour
+        done = None if firing else since + hour // 2
+        alerts.append(
+            (
+                i + 1,
+                rule,
+                subject,
+                severity,
+                "firing" if firing else "resolved",
+                summary.format(n=60 + i % 300),
+                None,
+                since,
+                since,
+                now if firing else done,
+                since,
+                done,
+            )
+        )
+        for channel in ("ops-hook", "ops-mail"):
+            for event, at in (("firing", since), ("resolved", done)):
+                if at is not None:
+                    notes.append((i + 1, channel, event, "sent", "{}", 1, at, at, at, at))
+    conn.executemany(
+        "INSERT INTO alerts (id, rule, subject, severity, state, summary, detail, since_us, fired_us, "
+        "seen_us, notified_us, resolved_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        alerts,
+    )
+    conn.executemany(
+        "INSERT INTO alert_notifications (alert_id, channel, event, state, message, attempts, next_us, "
+        "created_us, updated_us, sent_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        notes,
+    )
+    conn.commit()
+    conn.close()
+
+
 def bench_env() -> dict[str, str]:
     """The environment examples/logisync.yaml names (any values: nothing is sent)."""
     import os

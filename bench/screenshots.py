@@ -5,7 +5,8 @@
 The hub is the one `logisync serve` runs (without delivering), under uvicorn on a loopback port,
 over a store made by `bench/dashboard_data.py` at a small size (products, stock, orders,
 shipments, tracking, returns with their history, exceptions of every kind, reconciliation runs)
-and the sync map of examples/logisync.yaml. Playwright signs in through the form as an admin and
+and the sync map of examples/logisync.yaml (with its commented-out alerts section, and alerts
+of its rules in the store). Playwright signs in through the form as an admin and
 drives Debian's chromium (`/usr/bin/chromium`, headless; no browser is downloaded). A page the
 dashboard does not have (404) is skipped and said so.
 
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from dashboard_data import bench_env, build
+from dashboard_data import add_alerts, bench_env, build, example_syncmap
 
 ROOT = Path(__file__).parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -81,6 +82,7 @@ def targets(db: Path) -> list[tuple[str, str, str | None]]:
         ("kpis", "/ui/kpis?window=30d", "#kpi-table"),
         ("reconcile", "/ui/reconcile", None),
         ("reconcile-run", f"/ui/reconcile/runs/{run}", None),
+        ("alerts", "/ui/alerts", None),
         ("users", "/ui/users", None),
     ]
 
@@ -122,7 +124,6 @@ def main() -> None:
     args = parser.parse_args()
 
     from logisync.api import create_app
-    from logisync.config.loader import load_syncmap
     from logisync.domain.change import now_us
     from logisync.store import open_store
     from logisync.web import users
@@ -130,8 +131,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="logisync-screenshots-") as folder:
         db = build(Path(folder), records=args.records, exceptions=args.exceptions)
         env = bench_env()
-        syncmap = load_syncmap(ROOT / "examples" / "logisync.yaml", env=env)
+        syncmap = example_syncmap(env)  # with its alerts section, commented out in the file
         store = open_store(f"sqlite:///{db}")
+        add_alerts(db, 40)
         for name, role in (("admin", users.Role.admin), ("ops", users.Role.operator)):
             users.add(store, name, role, PASSWORD, now_us(), "screenshots")
         try:
