@@ -417,6 +417,13 @@ def test_a_fulfilment_marks_the_shops_order_shipped_in_canonical_names() -> None
                 assert (await client.post(shop.url, content=raw, headers=headers)).status_code == 200
             assert shop.view("order")[key]["status"] == "shipped"
             assert shop.view("shipment") == {"SH-1": {"order_number": key, "tracking_numbers": ["T"]}}
+            elsewhere = {"fulfillment": {"id": "SH-2", "order_id": "MARKET-1", "tracking_numbers": ["U"]}}
+            async with httpx.AsyncClient() as client:
+                raw, headers = signed(call_secret, elsewhere)
+                answer = await client.post(shop.url, content=raw, headers=headers)
+            assert answer.status_code == 400  # another channel's order: never placed here
+            assert "fulfillment.order: no order 'MARKET-1' was placed here" in answer.json()["detail"]
+            assert "SH-2" not in shop.view("shipment")
             await shop.stop()
 
     run(go)

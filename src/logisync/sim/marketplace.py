@@ -87,9 +87,12 @@ class SimMarketplace(SimSystem):
             self.products[sku] = {k: v for k, v in record.items() if k != "sku"}
             return {"ok": True}
         key = _text(record, "shipment_number" if kind == "shipment" else "id", kind)
+        number = str(record.get("order_number") or record.get("order_id") or "")
+        order = self.orders.get(number)
+        if order is None:  # a fulfilment of another channel's order: a route without its filter
+            raise BadCall(f"{kind}.order", f"no order {number!r} was placed here")
         self.shipments[key] = dict(record)
-        order = self.orders.get(str(record.get("order_number") or record.get("order_id") or ""))
-        if order is not None and order["status"] != "cancelled":
+        if order["status"] != "cancelled":
             order["status"] = "delivered" if record.get("status") == "delivered" else "shipped"
         return {"ok": True}
 

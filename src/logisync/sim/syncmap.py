@@ -115,6 +115,9 @@ class SimWiring:
                     "domain": "shipment",
                     "to": name,
                     "mapping": mapping,
+                    # the WMS keys a shipment SH-<order>-<n>, and this channel's orders <NAME>-<n>:
+                    # a channel takes the fulfilments of its own orders only
+                    "filter": {"key_prefix": [f"SH-{name.upper()}-"]},
                     "sla": "10m",
                 }
             )
