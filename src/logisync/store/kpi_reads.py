@@ -7,6 +7,7 @@ first rows): text as '' and numbers as -1 where absent means nothing.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -101,8 +102,11 @@ def first_seq_at(store: SqlStore, at_us: int) -> int:
     return lo
 
 
-def read_kpi_tables(store: SqlStore, since_us: int, until_us: int) -> dict[str, pa.Table]:
-    """Every table the KPIs need for the window [since, until), as Arrow."""
+def read_kpi_tables(
+    store: SqlStore, since_us: int, until_us: int, *, timings: dict[str, float] | None = None
+) -> dict[str, pa.Table]:
+    """Every table the KPIs need for the window [since, until), as Arrow; `timings`, when given,
+    gets the seconds each read took (by table name; `bench/kpi_reads.py`)."""
     tables: dict[str, pa.Table] = {}
     first = first_seq_at(store, since_us - SLACK_US)
     with arrow_reader(store) as run:
@@ -110,7 +114,10 @@ def read_kpi_tables(store: SqlStore, since_us: int, until_us: int) -> dict[str, 
             params = [since_us, until_us][: sql.count("?") - (name in _STARTS_AT_SEQ)]
             if name in _STARTS_AT_SEQ:
                 params = [first, *params]
+            started = time.perf_counter()
             table = run(sql, params)
+            if timings is not None:
+                timings[name] = time.perf_counter() - started
             names = COLUMNS[name]
             schema = pa.schema(
                 [
