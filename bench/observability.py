@@ -4,11 +4,12 @@
 
 - **pipeline**: batches of inventory changes (each updating the same positions, so every batch
   does the same work) through `Pipeline.ingest` on SQLite. Around each batch, the code this issue
-  added is timed on its own, on that batch's real data: the outcome tally for `/metrics` (what
-  ships), and the batch's log lines at `info` (one JSON line per batch, what `serve` prints by
+  added is timed on its own, on that batch's real data: the outcome tally for `/metrics` (the
+  store's, per committed transaction), and the batch's log lines at `info` (one JSON line per batch, what `serve` prints by
   default) and at `debug` (a line per change and per queued delivery). Reported per batch and as a
   ratio to the median batch (1.000 = free). A whole-batch A/B on a shared machine drowns a cost
   this small in the store's own variance (WAL checkpoints, fsync), so the parts are timed directly.
+- **delivery latency**: the histogram's `observe`, per delivered row, on its own.
 - **http**: the request middleware (request id, latency histogram, log context, `X-Request-ID`)
   around a trivial ASGI app, against the same app alone, interleaved: its own cost per request;
   then whole requests through the real app in process (`GET /healthz`, the worst case, and
@@ -24,6 +25,7 @@ import logging
 import statistics
 import tempfile
 import time
+from collections import Counter
 from typing import Any
 
 SYNCMAP = """\
@@ -95,8 +97,10 @@ def bench_pipeline(tmp: str, batches: int, size: int) -> dict[str, float]:
             sink.seek(0)
             sink.truncate()
         started = time.perf_counter()
-        for _ in range(100):
-            pipeline._count(batch.counts)
+        for _ in range(100):  # what the store adds per transaction: count_outcomes' and the commit's
+            counted: Counter[tuple[str, str, str]] = Counter()
+            counted.update(dict(batch.counts))
+            store._tally(counted)
         tally_s.append((time.perf_counter() - started) / 100)
     store.close()
     med = statistics.median(batch_s)
@@ -109,6 +113,18 @@ def bench_pipeline(tmp: str, batches: int, size: int) -> dict[str, float]:
         "info": 1 + statistics.median(info_s) / med,
         "debug": 1 + statistics.median(debug_s) / med,
     }
+
+
+def bench_latency(rows: int = 200_000) -> float:
+    """What the delivery latency histogram adds per delivered row (`LatencyHistogram.observe`), µs."""
+    from logisync.delivery.latency import LatencyHistogram
+
+    h = LatencyHistogram()
+    values = [(i % 5000) / 100 for i in range(rows)]
+    started = time.perf_counter()
+    for v in values:
+        h.observe(v)
+    return (time.perf_counter() - started) / rows * 1e6
 
 
 def bench_middleware(requests: int) -> dict[str, float]:
@@ -126,7 +142,7 @@ def bench_middleware(requests: int) -> dict[str, float]:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    observed = RequestObserver(app, HubMetrics(_Syncmap(), None, pipelines=[]))  # type: ignore[arg-type]
+    observed = RequestObserver(app, HubMetrics(_Syncmap(), None))  # type: ignore[arg-type]
 
     async def send(message: Any) -> None:
         pass
@@ -227,6 +243,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         pipe = bench_pipeline(tmp, args.batches, args.batch)
         mw = bench_middleware(args.requests)
+        latency_us = bench_latency()
         http = bench_http(tmp, args.requests)
     print(
         f"pipeline, {args.batches} batches of {args.batch:,} on SQLite: median batch {pipe['batch_ms']:.1f} ms"
@@ -237,6 +254,7 @@ def main() -> None:
         ("debug", "log at debug"),
     ):
         print(f"  {what:<28}{pipe[key + '_us']:10.1f} us/batch   batch with it / without {pipe[key]:7.4f}")
+    print(f"delivery latency histogram      {latency_us:10.2f} us/delivered row")
     print(f"request middleware alone        {mw['middleware_us']:10.1f} us/request")
     print(f"http in process, with the middleware / without ({args.requests} pairs, interleaved)")
     print(f"  GET /healthz ({http['healthz_us']:.0f} us)         {http['healthz']:7.3f}")

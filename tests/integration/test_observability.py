@@ -139,6 +139,17 @@ def test_a_scrape_after_real_traffic_counts_outcomes_deliveries_lag_and_requests
     assert sample(last, "logisync_exceptions_open", kind="dead_delivery") == 1
     assert sample(last, "logisync_delivery_calls_total", route="stock-to-shop") == 5
     assert sample(last, "logisync_http_request_duration_seconds_count", **posts) == 4
+    # each delivered row once (not the retried attempt, not the dead row), in cumulative buckets
+    latency = "logisync_delivery_latency_seconds"
+    assert sample(last, f"{latency}_count", route="stock-to-shop") == 3
+    assert sample(last, f"{latency}_bucket", route="stock-to-shop", le="+Inf") == 3
+    buckets = sorted(
+        (float(dict(labels)["le"]), value)
+        for (name, labels), value in last.items()
+        if name == f"{latency}_bucket" and dict(labels)["route"] == "stock-to-shop"
+    )
+    assert [v for _, v in buckets] == sorted(v for _, v in buckets) and len(buckets) > 5
+    assert sample(last, f"{latency}_sum", route="stock-to-shop") > 0
 
 
 def test_metrics_need_the_metrics_token_or_the_admin_key(sqlite_store, target):

@@ -76,14 +76,9 @@ def create_app(
     ingestor = Ingestor(pipeline, on_commit=dispatcher.notify if dispatcher is not None else None)
     files = FileService.for_syncmap(syncmap, store, env) if deliver else None  # folders and SFTP
     replays = Pipeline(store, syncmap)  # the exceptions inbox's replays
-    metrics = HubMetrics(
+    metrics = HubMetrics(  # changes are counted by the store, whichever pipeline committed them
         syncmap,
         store,
-        pipelines=[
-            pipeline,
-            replays,
-            *{id(s.pipeline): s.pipeline for s in (files.systems if files else [])}.values(),
-        ],
         workers=lambda: dispatcher.workers if dispatcher is not None else (),
         ingestor=ingestor,
     )

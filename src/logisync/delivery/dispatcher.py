@@ -31,6 +31,7 @@ from . import trace, xref_out
 from .breaker import BreakerState, CircuitBreaker
 from .budget import RateBudget, RateLimit
 from .errors import DeliveryError, ErrorKind, MappingError
+from .latency import LatencyHistogram
 from .mapping import Mapper, compile_mapping
 from .outgoing import Delivery, delivery_id
 from .readback import Reader
@@ -66,6 +67,7 @@ class RouteStats:
     last_error: str | None = None
     failed_rounds: int = 0
     latencies: list[float] = field(default_factory=list)  # change accepted -> target acknowledged, s
+    latency: LatencyHistogram = field(default_factory=LatencyHistogram)  # the same, bucketed, always
 
 
 @dataclass(frozen=True)
@@ -359,8 +361,10 @@ class RouteWorker:
     def _after(self, built: Built, error: DeliveryError | None) -> list[Settled]:
         if error is None:
             self.stats.delivered += len(built.leases)
+            now = self.clock()
+            for lease in built.leases:
+                self.stats.latency.observe(now - lease.first_us / 1e6)
             if self.keep_latencies:
-                now = self.clock()
                 self.stats.latencies.extend(now - lease.first_us / 1e6 for lease in built.leases)
             return self._settled(built, "delivered")
         self.stats.last_error = str(error)

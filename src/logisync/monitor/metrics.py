@@ -3,9 +3,11 @@
 Everything is registered in a `CollectorRegistry` of the hub's own (never the process-global one),
 so several apps in one process, and tests, each see only their own numbers. Three sources:
 
-- **counters the hot paths already keep**, read at scrape time: each pipeline's committed outcomes
-  (one dict update per batch, after its commit) and each route worker's `RouteStats`. Nothing is
-  added per change or per delivery.
+- **counters the hot paths already keep**, read at scrape time: the outcomes committed through the
+  store (one dict update per transaction that counts outcomes, after its commit: every change
+  whatever its source, the API, a file, an EDI partner, a reconciliation's correction or a replay,
+  counted once) and each route worker's `RouteStats` (its delivery latencies are bucketed as they
+  are settled: a bisect per delivered row).
 - **gauges read from the store** (route lag and SLA, outbox rows, open exceptions) by
   `StoreGauges`, cached for `api.metrics.cache` seconds so frequent scrapes of a big store cost
   one set of grouped counts per period. If the store does not answer, `logisync_store_up` is 0 and
@@ -20,12 +22,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    InfoMetricFamily,
+)
 from prometheus_client.registry import Collector
 
 from .. import __version__
@@ -49,7 +56,7 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 
 
 class Tallying(Protocol):
-    def tally(self) -> dict[tuple[str, str, str], int]: ...
+    def committed_outcomes(self) -> dict[tuple[str, str, str], int]: ...
 
 
 class Ingesting(Protocol):
@@ -148,11 +155,11 @@ class HubCounters(Collector):
 
     def __init__(
         self,
-        pipelines: Sequence[Tallying],
+        outcomes: Tallying | None,
         workers: Callable[[], Iterable[Any]],
         ingestor: Ingesting | None,
     ) -> None:
-        self.pipelines = list(pipelines)
+        self.outcomes = outcomes
         self.workers = workers
         self.ingestor = ingestor
 
@@ -163,10 +170,7 @@ class HubCounters(Collector):
             "changes committed by this process, by sending system, domain and outcome",
             labels=["system", "domain", "outcome"],
         )
-        total: dict[tuple[str, str, str], int] = {}
-        for pipeline in self.pipelines:
-            for key, n in pipeline.tally().items():
-                total[key] = total.get(key, 0) + n
+        total = self.outcomes.committed_outcomes() if self.outcomes is not None else {}
         for key, n in sorted(total.items()):
             changes.add_metric(list(key), n)
         yield changes
@@ -193,9 +197,16 @@ class HubCounters(Collector):
             "the target's circuit breaker: 0 closed, 1 half-open, 2 open",
             labels=["target"],
         )
+        latency = HistogramMetricFamily(
+            "logisync_delivery_latency_seconds",
+            "delivered outbox rows by route, and how long from accepting the oldest change a row "
+            "carries to the target acknowledging it",
+            labels=["route"],
+        )
         seen: set[str] = set()
         for worker in self.workers():
             route, stats = worker.route.name, worker.stats
+            latency.add_metric([route], stats.latency.cumulative(), stats.latency.total)
             for field, result in DELIVERY_RESULTS.items():
                 deliveries.add_metric([route, result], getattr(stats, field))
             calls.add_metric([route], stats.calls)
@@ -203,7 +214,7 @@ class HubCounters(Collector):
             if worker.route.to not in seen:
                 seen.add(worker.route.to)
                 breaker.add_metric([worker.route.to], BREAKER_VALUES[worker.breaker.state])
-        yield from (deliveries, calls, failed, breaker)
+        yield from (deliveries, calls, failed, breaker, latency)
 
 
 class HubMetrics:
@@ -214,14 +225,13 @@ class HubMetrics:
         syncmap: SyncMap,
         store: Store,
         *,
-        pipelines: Sequence[Tallying],
         workers: Callable[[], Iterable[Any]] = tuple,
         ingestor: Ingesting | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.store_gauges = StoreGauges(syncmap, store, syncmap.api.metrics.cache, clock)
-        self.registry.register(HubCounters(pipelines, workers, ingestor))
+        self.registry.register(HubCounters(store, workers, ingestor))
         self.registry.register(self.store_gauges)
         self.requests = Histogram(
             "logisync_http_request_duration_seconds",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -57,10 +56,6 @@ class Pipeline:
         self._last_arrival = 0
         self.busy_retry = busy_retry
         self.contention: Counter[str] = Counter()  # lock_order restarts, busy retries, batches set aside
-        # committed outcomes by (system, domain, outcome), since this pipeline was made (for /metrics):
-        # one update per batch, after its commit, from the batch's own counts
-        self._tally: Counter[tuple[str, str, str]] = Counter()
-        self._tally_lock = threading.Lock()
         self._sleep = time.sleep
         self._random = random.random
 
@@ -167,19 +162,9 @@ class Pipeline:
                 outcomes.append(outcome)
                 batch.counts[(system, domain, _OUTCOMES[outcome.outcome])] += 1
             batch.flush()
-        self._count(batch.counts)
         if _trace.isEnabledFor(logging.INFO):
             trace_committed(system, source, changes, outcomes, batch, self.syncmap.logging.redact)
         return outcomes
-
-    def _count(self, counts: Counter[tuple[str, str, str]]) -> None:
-        with self._tally_lock:
-            self._tally.update(counts)
-
-    def tally(self) -> dict[tuple[str, str, str], int]:
-        """Outcomes this pipeline committed, by (system, domain, outcome); safe from any thread."""
-        with self._tally_lock:
-            return dict(self._tally)
 
     def _transaction(
         self,
@@ -226,7 +211,6 @@ class Pipeline:
             for change, outcome in zip(changes, outcomes, strict=True):
                 batch.counts[(system, _DOMAINS[change.domain][0], _OUTCOMES[outcome.outcome])] += 1
             batch.flush()
-        self._count(batch.counts)
         if _trace.isEnabledFor(logging.INFO):
             trace_committed(system, source, changes, outcomes, batch, self.syncmap.logging.redact)
         return outcomes

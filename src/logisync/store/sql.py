@@ -7,6 +7,7 @@ Every statement is written once with `?` placeholders; PostgreSQL's subclass tur
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -116,6 +117,7 @@ class SqlWriteTx:
         self.ordered_locks = False  # see `store.base.WriteTx.ordered_locks`
         self.held: set[int] = set()  # the locks this transaction holds (the store's lock ids)
         self.asked: set[str] = set()  # the keys it asked to lock
+        self.counted: Counter[tuple[str, str, str]] = Counter()  # outcomes, for the store's tally at commit
 
     def lock_keys(self, keys: Sequence[str]) -> None:
         try:
@@ -241,6 +243,7 @@ class SqlWriteTx:
         rows = [(s, d, o, n) for (s, d, o), n in sorted(counts.items()) if n]
         if rows:
             self.store._many(self.cur, SQL_COUNT, rows)
+            self.counted.update({(s, d, o): n for s, d, o, n in rows})
 
     def backordered(self, skus: Sequence[str]) -> list[tuple[str, str, int]]:
         """The backorder queue of some SKUs: (sku, order key, queued), oldest first."""
@@ -306,6 +309,11 @@ class SqlStore:
         self.conn = conn
         self.lock = threading.RLock()  # the writer's connection: one transaction at a time
         self.read_lock = self.lock  # reads share it unless the store has a reader of its own
+        # outcomes committed through this store object, by (system, domain, outcome), for /metrics:
+        # every change's outcome is counted in `count_outcomes`, whatever sent it (the API, a file,
+        # an EDI partner, a reconciliation's correction, a replay), so it is tallied once, here
+        self._committed: Counter[tuple[str, str, str]] = Counter()
+        self._committed_lock = threading.Lock()
 
     # -- dialect hooks -------------------------------------------------------------------------
     def _sql(self, sql: str) -> str:
@@ -347,14 +355,17 @@ class SqlStore:
         with self.lock:
             cur = self._cursor()
             self._begin_write(cur)
+            tx = SqlWriteTx(self, cur)
             try:
-                yield SqlWriteTx(self, cur)
+                yield tx
             except BaseException:
                 with suppress(Exception):  # a dead connection: the fault that brought us here is raised
                     cur.execute("ROLLBACK")
                 raise
             else:
                 cur.execute("COMMIT")
+                if tx.counted:
+                    self._tally(tx.counted)
             finally:
                 cur.close()
 
@@ -462,6 +473,16 @@ class SqlStore:
     def outcome_counts(self) -> dict[tuple[str, str, str], int]:
         rows = self._query("SELECT system, domain, outcome, n FROM outcome_counts")
         return {(s, d, o): int(n) for s, d, o, n in rows}
+
+    def _tally(self, counted: Counter[tuple[str, str, str]]) -> None:
+        with self._committed_lock:
+            self._committed.update(counted)
+
+    def committed_outcomes(self) -> dict[tuple[str, str, str], int]:
+        """Outcomes committed through this store object since it was opened, by (system, domain,
+        outcome): this process's share of `outcome_counts` (what `logisync_changes_total` counts)."""
+        with self._committed_lock:
+            return dict(self._committed)
 
     def count_changes(self) -> dict[str, int]:
         """The change log's entries by outcome (duplicates are counted in `outcome_counts` only)."""
