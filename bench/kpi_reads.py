@@ -84,7 +84,7 @@ def measure(db: Path, windows: list[str], until: int, n: int, schema: str) -> di
         capture_output=True,
         text=True,
     )
-    *lines, last = out.stdout.strip().splitlines()
+    *lines, last = out.stdout.rstrip().splitlines()
     print("\n".join(lines))
     return json.loads(last)
 
@@ -144,12 +144,12 @@ def main() -> None:
         for window, timings in measure(db, windows, until, args.n, schema).items():
             results.setdefault(window, {})[schema] = timings
     names = list(next(iter(results.values()))["with"])
-    print(f"{'window':6} {'read':11} {'without s':>10} {'with s':>9} {'ratio':>7}")
+    print(f"{'window':6} {'read':11} {'without ms':>11} {'with ms':>10} {'ratio':>7}")
     for window, by in results.items():
         for name in names:
             before, after = by["without"][name], by["with"][name]
             ratio = before / after if after else float("inf")
-            print(f"{window:6} {name:11} {before:10.3f} {after:9.3f} {ratio:7.1f}")
+            print(f"{window:6} {name:11} {before * 1000:11.2f} {after * 1000:10.2f} {ratio:7.1f}")
 
 
 if __name__ == "__main__":
