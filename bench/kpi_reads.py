@@ -2,11 +2,12 @@
 
     python bench/kpi_reads.py [--records 1000000] [-n 3] [--dir /tmp/...] [--windows 24h,7d,30d]
 
-Setup (not timed, cached in `--dir`, shared with bench/dashboard.py): the store of
-`bench/dashboard_data.py` (a million records, 2 M change-log entries, the outbox of the last 7
-days, 10,000 exceptions). The store is a private copy for this bench: it drops and recreates
-the indexes of migration 0013 (`outbox_delivered`, `exceptions_created`, `exceptions_kind`,
-`edi_outbound_groups_sent`), so point `--dir` at a folder no other run uses.
+Setup (not timed, cached in `--dir`; the same store bench/dashboard.py builds, so a copy of its
+folder saves the build): the store of `bench/dashboard_data.py` (a million records, 2 M
+change-log entries, the outbox of the last 7 days, 10,000 exceptions). The store is a private
+copy for this bench: it drops and recreates the indexes of migration 0013 (`outbox_delivered`,
+`exceptions_created`, `exceptions_mismatched`, `edi_outbound_groups_sent`,
+`reconcile_runs_started`), so point `--dir` at a folder no other run uses.
 
 For each window: `store.kpi_reads.read_kpi_tables` (what the KPIs page and `logisync kpis`
 read, through ADBC) once to warm the page cache, then `-n` times; the median of each read, first

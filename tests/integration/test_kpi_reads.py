@@ -18,7 +18,7 @@ HOUR = 3_600_000_000
 INDEXED = {
     "deliveries": "outbox_delivered",
     "exceptions": "exceptions_created",
-    "mismatches": "exceptions_kind",
+    "mismatches": "exceptions_mismatched",
     "edi_groups": "edi_outbound_groups_sent",
     "runs": "reconcile_runs_started",
 }

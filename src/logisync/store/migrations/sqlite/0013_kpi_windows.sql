@@ -3,9 +3,12 @@
 -- delivered rows are entered) and covering (route and first_us are in it: no table lookups; so
 -- is state, constant here, which SQLite's planner needs in the index to call it covering).
 CREATE INDEX outbox_delivered ON outbox (updated_us, route, first_us, state) WHERE state = 'delivered';
--- exceptions opened in the window, and the orders a shipment_mismatch was opened for
+-- exceptions opened in the window
 CREATE INDEX exceptions_created ON exceptions (created_us);
-CREATE INDEX exceptions_kind ON exceptions (kind, domain, key);
+-- the orders a shipment_mismatch was opened for (kind and domain lead: SQLite's planner then
+-- prefers it to exceptions_record); partial, so the inbox's lists by kind, paged in
+-- id order, keep walking ids rather than sorting every exception of a kind
+CREATE INDEX exceptions_mismatched ON exceptions (kind, domain, key) WHERE kind = 'shipment_mismatch' AND domain = 'order';
 -- EDI functional groups sent in the window
 CREATE INDEX edi_outbound_groups_sent ON edi_outbound_groups (sent_us);
 -- reconciliation runs started in the window
