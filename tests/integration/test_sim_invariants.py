@@ -157,6 +157,25 @@ def test_holds_released_for_units_the_warehouse_allocated_elsewhere_are_not_shri
     assert invariants.no_oversell(store, counted).evidence[0]["oversold"] == 1  # had a count taken it
 
 
+def test_wms_statuses_arriving_out_of_order_are_stale_not_illegal(store, pipeline):
+    """The simulated WMS stamps each order status with when it happened (its `at`): an
+    `allocated` webhook that arrives after the `cancelled` it preceded is stale at the hub, not an
+    `illegal_transition` (happy_path's exceptions bound saw one under load without it)."""
+    from logisync.sim.mappings import wms_inbound
+
+    pipeline.ingest("shop", [order("o1", "SO-1", ("SKU-1", 1))])
+
+    def status(cid: str, value: str, at: str) -> Change:
+        [raw] = wms_inbound({"type": "order.status", "order_no": "SO-1", "status": value, "at": at}, None)
+        return Change(id=cid, **raw)
+
+    [cancelled] = pipeline.ingest("wms", [status("w2", "cancelled", "2026-11-29T10:00:05+00:00")])
+    [allocated] = pipeline.ingest("wms", [status("w1", "allocated", "2026-11-29T10:00:01+00:00")])
+    assert (cancelled.outcome.value, allocated.outcome.value) == ("applied", "stale")
+    assert store.get_record("order", "SO-1").fields["status"] == "cancelled"
+    assert store.list_exceptions(kind="illegal_transition") == []
+
+
 def test_cancelled_orders_are_not_sold(store, pipeline):
     pipeline.ingest("wms", [stock("s1", "SKU-1@DC1", on_hand=1)])
     pipeline.ingest("shop", [order("o1", "SO-1", ("SKU-1", 1))])

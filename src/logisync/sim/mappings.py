@@ -90,7 +90,8 @@ def wms_inbound(payload: Any, context: Any) -> list[dict[str, Any]]:
         fields = {"status": _need(payload, "status", "$"), "warehouse": payload.get("site")}
         if payload.get("shipped_at") is not None:  # when it (last) shipped: the KPIs' `shipped_at`
             fields["shipped_at"] = payload["shipped_at"]
-        return [{"domain": "order", "key": _need(payload, "order_no", "$"), "fields": fields}]
+        key = _need(payload, "order_no", "$")
+        return [{"domain": "order", "key": key, "fields": fields, "occurred_at": payload.get("at")}]
     if kind == "return.received":
         fields = {
             "order_number": payload.get("order_number"),

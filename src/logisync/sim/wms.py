@@ -343,6 +343,7 @@ class SimWms(SimSystem):
             "order_no": number,
             "status": order["status"],
             "site": self.location,
+            "at": self.clock.now().isoformat(),  # when it happened here: webhooks may arrive out of order
         }
         if "shipped_at" in order:
             payload["shipped_at"] = order["shipped_at"]
