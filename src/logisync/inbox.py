@@ -667,29 +667,28 @@ class Inbox:
         self, where: ExceptionFilter, cause: str | None, after: int, size: int = 500
     ) -> Iterator[Item]:
         """Matching exceptions from after `after`, read `size` at a time (a cause is matched here)."""
-        while True:
-            rows = self.table.page(where, after_id=after, limit=size)
-            for found in rows:
-                item = _item(found)
-                if cause is None or item.cause == cause:
-                    yield item
-            if len(rows) < size:
-                return
-            after = rows[-1].row.id
+        return self._walk(lambda at: self.table.page(where, after_id=at, limit=size), cause, after, size)
 
     def _select_back(
         self, where: ExceptionFilter, cause: str | None, before: int, size: int = 500
     ) -> Iterator[Item]:
         """Matching exceptions below id `before`, newest first, read `size` at a time."""
+        return self._walk(
+            lambda at: self.table.page_before(where, before_id=at, limit=size), cause, before, size
+        )
+
+    @staticmethod
+    def _walk(read: Callable[[int], list[Listed]], cause: str | None, at: int, size: int) -> Iterator[Item]:
+        """The items of the pages `read(at)` gives, each page from the last row of the one before."""
         while True:
-            rows = self.table.page_before(where, before_id=before, limit=size)
+            rows = read(at)
             for found in rows:
                 item = _item(found)
                 if cause is None or item.cause == cause:
                     yield item
             if len(rows) < size:
                 return
-            before = rows[-1].row.id
+            at = rows[-1].row.id
 
     def _act(self, exception_id: int, decide: Callable[[ExceptionRow, list[Action]], Step]) -> Done:
         done = self.table.act(exception_id, decide, self.clock())
