@@ -55,6 +55,16 @@ def read_banner(proc: subprocess.Popen[bytes], timeout: float = 60) -> tuple[str
     return url, key
 
 
+def record_once_there(client: httpx.Client, path: str, timeout: float = 120) -> dict:
+    """A record, once the hub holds it (a file is read on the folder's schedule, not at once)."""
+    deadline = time.monotonic() + timeout
+    while (answer := client.get(path)).status_code == 404:
+        assert time.monotonic() < deadline, f"{path} never came: {answer.text}"
+        time.sleep(0.5)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
 def kpis_once_measured(client: httpx.Client, timeout: float = 120) -> dict[str, dict]:
     """The hub's KPIs (the last 7 days) once an order has shipped and a 997 has come back."""
     deadline = time.monotonic() + timeout
@@ -118,8 +128,8 @@ def test_the_demo_runs_serves_its_api_and_stops_cleanly_on_sigint(tmp_path: Path
             assert "retailer" in {k["group"] for k in partners if k["kpi"] == "edi_acks_on_time"}
             routes = {r["route"] for r in client.get("/v1/routes").json()["routes"]}
             assert {"stock-to-retailer", "orders-to-retailer", "shipments-to-retailer"} <= routes
-            po = client.get("/v1/records/order/BM000001")  # its first 850, taken from the folder drop
-            assert po.status_code == 200 and po.json()["fields"]["channel"] == "retailer", po.text
+            po = record_once_there(client, "/v1/records/order/BM000001")  # its first 850, from the folder
+            assert po["fields"]["channel"] == "retailer", po
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0
     finally:

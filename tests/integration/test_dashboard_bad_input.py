@@ -217,6 +217,13 @@ def test_a_parameter_or_method_a_page_cannot_take_is_a_page(hub, method, path, d
     a_page(answer, status, said)
 
 
+def test_a_method_a_page_does_not_take_says_which_it_does(hub):
+    csrf = signed_in(hub)
+    answer = hub.request("POST", "/ui/alerts", data={"csrf": csrf})
+    a_page(answer, 405, "POST")
+    assert answer.headers["allow"] == "GET"
+
+
 def test_the_api_keeps_its_json_for_the_same_mistakes(hub):
     answer = hub.get("/v1/alerts", params={"limit": "x"}, headers=ADMIN)
     assert answer.status_code == 422 and answer.json()["error"]["code"] == "invalid_request"

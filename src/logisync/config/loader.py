@@ -157,6 +157,15 @@ def _cross_check(syncmap: SyncMap) -> list[tuple[Path_, str]]:
                     f"this route carries {route.domain.value}",
                 )
             )
+        if route.echo and (route.filter is None or route.filter.fields is None):
+            problems.append(
+                (
+                    ("routes", i, "echo"),
+                    f"echo sends {route.to}'s own changes back to it: give the route a filter.fields "
+                    "(what it should hear back, like an order's lines for an 855), or a system that "
+                    "reports what it is sent would loop",
+                )
+            )
         if route.filter is not None and route.filter.fields is not None:
             fields_of = CATALOG[route.domain].fields
             for j, name in enumerate(route.filter.fields):

@@ -114,7 +114,8 @@ def settle_ta1s(ledger: EdiLedger, partner: str, ta1s: Sequence[Sequence[str]], 
             )
         if status != "R":
             continue
-        what = ", ".join(f"{g.functional_id} {g.control}" for g in groups)
+        open_ = [g for g in groups if g.state in ("waiting", "overdue")]
+        what = ", ".join(f"{g.functional_id} {g.control}" for g in open_)
         exception = NewException(
             "edi_ack_rejected",
             f"{partner} rejected our interchange {number:09d} (TA1 R {note}: {meaning}); its groups "
@@ -124,12 +125,12 @@ def settle_ta1s(ledger: EdiLedger, partner: str, ta1s: Sequence[Sequence[str]], 
                 "interchange": number,
                 "ta1": list(ta1),
                 "note": meaning,
-                "groups": [g.control for g in groups],
+                "groups": [g.control for g in open_],
             },
         )
         detail = {"status": "R", "ta1": list(ta1), "note": meaning}
         opened = False
-        for group in groups:
+        for group in open_:
             settled = ledger.settle(
                 partner, group.control, "rejected", detail, now_us, [] if opened else [exception]
             )

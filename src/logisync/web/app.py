@@ -284,7 +284,10 @@ def _as_pages(app: FastAPI) -> None:
             message = f"{request.method} is not something {request.url.path} does (follow the page's links and forms)"
         else:
             message = str(exc.detail)
-        return await _problem_page(request, WebProblem(exc.status_code, message))
+        page = await _problem_page(request, WebProblem(exc.status_code, message))
+        for name, value in (exc.headers or {}).items():  # a 405's Allow, for one
+            page.headers.setdefault(name, value)
+        return page
 
     async def fault(request: Request, exc: Exception) -> Response:
         answer = await api[Exception](request, exc)

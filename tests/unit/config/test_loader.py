@@ -148,7 +148,12 @@ def test_a_route_filter_on_a_field_its_domain_lacks_is_refused():
     assert found[0].startswith("hub.yaml:11: routes[3].filter.fields: List should have at least 1 item")
     assert len(found) == 1  # a schema error stops before the cross-checks
     found = problems(text.replace("filter: {fields: []}", "echo: true"))
-    assert len(found) == 1
+    assert len(found) == 2
+    assert found[1] == (
+        "hub.yaml:11: routes[3].echo: echo sends erp's own changes back to it: give the route a "
+        "filter.fields (what it should hear back, like an order's lines for an 855), or a system that "
+        "reports what it is sent would loop"
+    )
     assert found[0].startswith(
         "hub.yaml:10: routes[2].filter.fields[1]: order has no field 'line' (its fields: "
     )
