@@ -28,16 +28,8 @@ import time
 from collections import Counter
 from typing import Any
 
-SYNCMAP = """\
-store: sqlite:///{db}
-systems:
-  wms:  {{kind: wms, auth: {{api_key_env: BENCH_WMS_KEY}}}}
-  shop: {{kind: marketplace}}
-owners:
-  inventory.quantities: wms
-routes:
-  - {{name: stock-to-shop, domain: inventory, to: shop}}
-"""
+from ingest import SYNCMAP  # the same hub as the ingest bench (one WMS, one shop, a stock route)
+
 ENV = {"BENCH_WMS_KEY": "bench-wms-key-0123456789"}
 
 
